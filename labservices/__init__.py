@@ -1,0 +1,1 @@
+"""The live services of Integration Lab: small FastAPI apps, each with its own SQLite database."""

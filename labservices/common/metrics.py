@@ -1,0 +1,38 @@
+"""Prometheus metrics: requests, latency, requests in flight and chaos injected, per service."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """One registry per app, so two apps in one test process do not collide."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"service": service}
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests answered",
+            ["method", "route", "status"], registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        self.latency = Histogram(
+            "http_request_duration_seconds", "Time to answer an HTTP request",
+            ["method", "route"], buckets=BUCKETS, registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        self.in_progress = Gauge(
+            "http_requests_in_progress", "HTTP requests being answered now",
+            registry=self.registry,
+        )
+        self.chaos = Counter(
+            "chaos_injected_total", "Failures and delays injected by the chaos switches",
+            ["kind"], registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        info = Gauge("lab_service_info", "Which lab service this is", ["service"], registry=self.registry)
+        info.labels(**labels).set(1)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
