@@ -280,7 +280,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if isinstance(exc.detail, str) and exc.detail and exc.detail != _phrase(status):
         message = exc.detail
     headers = dict(exc.headers or {})
-    if status == 405 and "Allow" not in headers:
+    if status == 405:
+        # Starlette names only the first route that matched the path; list every method.
         allow = _allowed_methods(request)
         if allow:
             headers["Allow"] = allow
@@ -288,14 +289,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 
 def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (routers may be nested, so ask each)."""
     from starlette.routing import Match
 
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE and getattr(route, "methods", None):
-            methods |= set(route.methods)
-    return ", ".join(sorted(methods))
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,23 @@
+# One image for every lab service and for JupyterLab (docker-compose.yml picks the command).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    LAB_HOME=/data
+
+RUN useradd --create-home --uid 1000 lab && mkdir -p /data /lab && chown lab:lab /data /lab
+WORKDIR /lab
+
+# Dependencies first, so editing the notebooks does not reinstall them.
+COPY pyproject.toml README.md ./
+COPY labkit ./labkit
+COPY labservices ./labservices
+RUN pip install --no-cache-dir -e .
+
+COPY --chown=lab:lab notebooks ./notebooks
+COPY --chown=lab:lab exercises ./exercises
+
+USER lab
+EXPOSE 8001 8888
+CMD ["lab", "status"]

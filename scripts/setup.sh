@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up Integration Lab on a fresh machine: a virtualenv in .venv with the lab installed.
+# Idempotent: re-running only reinstalls when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${LAB_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "setup: $PYTHON not found; install Python 3.10+ (or set PYTHON=/path/to/python3)." >&2
+  exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "setup: Integration Lab needs Python 3.10 or newer; $PYTHON is $("$PYTHON" -V 2>&1)." >&2
+  exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV" >&2
+  if ! "$PYTHON" -m venv "$VENV"; then
+    echo "setup: could not create a virtualenv; on Debian/Ubuntu run: apt-get install python3-venv" >&2
+    exit 1
+  fi
+fi
+
+stamp="$VENV/.installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! "$VENV/bin/python" -c 'import labkit' 2>/dev/null; then
+  echo "setup: installing Integration Lab and its dependencies into $VENV (first time: a minute or two)" >&2
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --progress-bar off -e '.[dev]'
+  touch "$stamp"
+fi
+echo "setup: ready ($("$VENV/bin/python" -V), $VENV)" >&2

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system packages a task needs, when they are missing and we may (root + apt).
+#   scripts/system-deps.sh test    what the test suite needs beyond Python
+# Without root or apt it only reports what is missing; the tests that need it then skip with that reason.
+set -euo pipefail
+
+want=()
+case "${1:-test}" in
+  test) command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose) ;;
+  *) echo "usage: $0 test" >&2; exit 2 ;;
+esac
+
+[ ${#want[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: installing ${want[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+else
+  echo "system-deps: missing ${want[*]} (install them with your package manager)" >&2
+fi

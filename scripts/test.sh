@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run every test: set up, check generated exercises are current, then pytest.
+# The test session starts the services (and brokers) it needs on free ports itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/system-deps.sh test
+VENV=${LAB_VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+
+if lab release --help >/dev/null 2>&1; then
+  echo "test: checking exercises/ is generated from solutions/" >&2
+  lab release --check
+fi
+exec python -m pytest "$@"

@@ -1,0 +1,67 @@
+"""Shared fixtures: lab services run for real, by uvicorn, on free loopback ports."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from labkit import components, config
+from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def running_service(name: str, home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run lab service ``name`` with its data under ``home``; yield its base URL."""
+    spec = components.by_name(name)
+    address = f"http://127.0.0.1:{free_port()}"
+    old = os.environ.get(config.env_name(name))
+    os.environ[config.env_name(name)] = address
+    try:
+        env = {**spec.environment(home), **(extra_env or {})}
+        proc = spawn(spec.command(), env=env, log_path=home / f"{name}.log", cwd=ROOT)
+        try:
+            if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
+                log = (home / f"{name}.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"{name} did not become healthy at {address}; its log ends:\n{log}")
+            yield address
+        finally:
+            terminate(proc.pid)
+            proc.wait(timeout=10)
+    finally:
+        if old is None:
+            os.environ.pop(config.env_name(name), None)
+        else:
+            os.environ[config.env_name(name)] = old
+
+
+@pytest.fixture(scope="session")
+def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a shop service started for this test session (fresh seed data)."""
+    with running_service("shop", tmp_path_factory.mktemp("shop")) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def toy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A tiny service built with labservices.common's factory, served by uvicorn (tests/common/toyapp.py)."""
+    home = tmp_path_factory.mktemp("toy")
+    port = free_port()
+    proc = spawn(
+        [sys.executable, "-m", "uvicorn", "tests.common.toyapp:app", "--host", "127.0.0.1", "--port", str(port)],
+        env={"TOY_DB_PATH": str(home / "toy.sqlite3"), "TOY_MAX_BODY_BYTES": "4096"},
+        log_path=home / "toy.log", cwd=ROOT,
+    )
+    address = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
+            pytest.fail("toy app did not start:\n" + (home / "toy.log").read_text()[-3000:])
+        yield address
+    finally:
+        terminate(proc.pid)
+        proc.wait(timeout=10)
