@@ -137,7 +137,8 @@ class Stack:
 
     def _ensure_port_free(self, comp) -> None:
         port = port_of(comp.address)
-        if not port_open("127.0.0.1", port):
+        # A process that has just died (a stale record) may hold its port for a moment longer.
+        if wait_until(lambda: not port_open("127.0.0.1", port), timeout=2.0):
             return
         owner = comp.identify() if hasattr(comp, "identify") else None
         hint = f"set {components_mod.config.env_name(comp.name)} to another address" if comp.kind == "service" else ""

@@ -1,0 +1,90 @@
+"""The two ways to install the lab (pip and conda) and the compose file stay in step."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labkit.components import COMPONENTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _normalise(requirement: str) -> tuple[str, str]:
+    name, spec = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement).groups()
+    return re.sub(r"[-_.]+", "-", name).lower(), spec.replace(" ", "")
+
+
+def pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return dict(map(_normalise, reqs))
+
+
+def conda_requirements() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    names = [d for d in env["dependencies"] if isinstance(d, str)]
+    return dict(map(_normalise, (d for d in names if not d.startswith(("python", "pip")) or d.startswith("python-"))))
+
+
+def test_environment_yml_lists_exactly_the_pyproject_dependencies():
+    pip, conda = pyproject_requirements(), conda_requirements()
+    assert sorted(pip) == sorted(conda), "environment.yml and pyproject.toml name different packages"
+    drift = {name: (pip[name], conda[name]) for name in pip if pip[name] != conda[name]}
+    assert not drift, f"version ranges drifted (pyproject, environment.yml): {drift}"
+
+
+def test_environment_yml_installs_the_lab_itself():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip_section
+
+
+def _compose_config() -> dict:
+    if not shutil.which("docker-compose"):
+        pytest.skip("docker-compose (Debian's package) is not installed; scripts/system-deps.sh test installs it")
+    out = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def test_compose_file_is_valid_and_runs_every_component():
+    services = _compose_config()["services"]
+    for comp in COMPONENTS:
+        assert comp.name in services, f"{comp.name} is missing from docker-compose.yml"
+    assert "jupyterlab" in services
+
+
+def test_every_compose_service_has_a_healthcheck_and_waits_for_healthy_dependencies():
+    services = _compose_config()["services"]
+    for name, svc in services.items():
+        assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert cond == {"condition": "service_healthy"}, f"{name} starts before {dep} is healthy"
+    assert set(services["jupyterlab"]["depends_on"]) >= {c.name for c in COMPONENTS}
+
+
+def test_jupyterlab_in_compose_finds_every_service_by_env():
+    env = _compose_config()["services"]["jupyterlab"]["environment"]
+    for comp in COMPONENTS:
+        assert env[f"LAB_{comp.name.upper()}_URL"].startswith(f"http://{comp.name}:")
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make start" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_table_lists_every_service_and_port():
+    readme = (ROOT / "README.md").read_text()
+    for comp in COMPONENTS:
+        row = next((l for l in readme.splitlines() if l.startswith(f"| {comp.name} ")), None)
+        assert row, f"README's service table has no row for {comp.name}"
+        assert comp.address.rsplit(":", 1)[1] in row
