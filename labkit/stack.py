@@ -13,7 +13,7 @@ import json
 import time
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -39,6 +39,7 @@ class ComponentStatus:
     managed: bool = False
     log: str | None = None
     note: str = ""
+    details: dict = field(default_factory=dict)  # extra addresses (AMQP URL, management API, ...)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +112,8 @@ class Stack:
                     say(f"{comp.name}: recovering from stale state (pid {record.get('pid')} is gone)")
                     records.pop(comp.name, None)
                 self._ensure_port_free(comp)
+                if hasattr(comp, "prepare"):
+                    comp.prepare(self.home, say)  # one-off work before the first start (fetch, format)
                 pid = self._launch(comp)
                 records[comp.name] = {
                     "kind": comp.kind, "pid": pid, "started": start_time(pid),
@@ -181,6 +184,9 @@ class Stack:
                     say(f"{name}: stopped (pid {record['pid']})")
                 else:
                     say(f"{name}: was not running")
+                comp = next((c for c in self.components if c.name == name), None)
+                if comp is not None and hasattr(comp, "cleanup"):
+                    comp.cleanup(self.home, record, say)  # helpers a component leaves behind (epmd)
         return stopped
 
     def status(self) -> list[ComponentStatus]:
@@ -200,7 +206,7 @@ class Stack:
             out.append(ComponentStatus(
                 name=comp.name, kind=comp.kind, url=comp.address, health=health, pid=pid,
                 rss_mb=round(rss / 2**20, 1) if rss else None, managed=managed,
-                log=record.get("log") if record else None,
+                log=record.get("log") if record else None, details=comp.describe(),
                 note="" if managed or comp.external or health == "stopped" else "not started by lab",
             ))
         return out
