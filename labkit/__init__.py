@@ -1,4 +1,45 @@
-"""Integration Lab's toolkit for notebooks and instructors: addresses, the stack, widgets, the grader."""
+"""Integration Lab's toolkit for notebooks and instructors: addresses, the stack, widgets, the grader.
+
+In a notebook::
+
+    from labkit import url, show, explorer, status
+    status()                                   # what runs where
+    resp = requests.get(url("shop") + "/api/users/12345")
+    show(resp)                                 # status, headers, pretty JSON
+"""
+from __future__ import annotations
+
 from .config import url
 
-__all__ = ["url"]
+__all__ = ["url", "show", "explorer", "status", "check"]
+
+
+def show(resp):
+    """Display a ``requests.Response``: status, time, headers and pretty JSON."""
+    from .widgets import show as _show
+
+    return _show(resp)
+
+
+def explorer(*args, **kwargs):
+    """An HTTP request explorer widget for a lab service (see :func:`labkit.widgets.explorer`)."""
+    from .widgets import explorer as _explorer
+
+    return _explorer(*args, **kwargs)
+
+
+def status():
+    """What runs where: the same table as `lab status`, drawn in the notebook."""
+    from .stack import Stack
+    from .views import StatusView
+
+    return StatusView(Stack().status())
+
+
+def __getattr__(name: str):
+    # `from labkit import check` loads the grader only when a notebook asks for it.
+    if name == "check":
+        from .check import check as _check
+
+        return _check
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -65,3 +65,28 @@ def toy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         terminate(proc.pid)
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def lab_stack(tmp_path_factory: pytest.TempPathFactory):
+    """The whole lab stack, started by `Stack.up()` on free ports in a fresh state folder.
+
+    Addresses go into ``os.environ`` (``LAB_<NAME>_URL``), so notebook kernels started
+    by the tests find the same services the way a student's kernel does.
+    """
+    from labkit.stack import Stack
+
+    home = tmp_path_factory.mktemp("lab-home")
+    saved = dict(os.environ)
+    for comp in components.COMPONENTS:
+        if comp.kind == "service":
+            os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+    os.environ["LAB_HOME"] = str(home)
+    stack = Stack(home=home)
+    try:
+        stack.up(timeout=180)
+        yield stack
+    finally:
+        stack.down()
+        os.environ.clear()
+        os.environ.update(saved)
