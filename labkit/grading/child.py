@@ -1,0 +1,374 @@
+"""The sandboxed side of grading: run one submission's code, then answer the checker's calls.
+
+The grader starts ``python -m labkit.grading.child IN_FD OUT_FD`` per submission and
+talks to it in JSON lines over two pipes. This process first shuts itself in (its
+own mount and PID namespaces where the kernel allows: the filesystem read-only,
+the submissions and output folders hidden, a private writable work folder, and as
+``nobody`` when started by root), then sets resource limits, runs the code cells
+one by one (reporting each), and finally serves requests::
+
+    -> {"op": "call", "name": "list_products", "args": [...], "kwargs": {...}}
+    <- {"ok": true, "value": ...} | {"ok": false, "kind": "exception", ...}
+    -> {"op": "serve", "name": "app"}      <- {"ok": true, "url": "http://127.0.0.1:PORT"}
+
+Nothing here trusts the student's code: results are only data, and the checks that
+judge them run in the grader's own process.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+import threading
+import traceback
+import types
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWUSER = 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 38, 24, 28
+# SECBIT_NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED... each with its lock bit: root gains nothing on exec.
+SECURE_ALL_BITS = 0x2F
+SYS_MOUNT_SETATTR = 442  # x86_64 and aarch64 alike
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
+NOBODY = 65534
+
+TRUNCATED_MARK = "\n[lab: output truncated]\n"
+
+
+class Channel:
+    """JSON lines over the two pipes to the grader."""
+
+    def __init__(self, fd_in: int, fd_out: int) -> None:
+        self.reader = os.fdopen(fd_in, "rb")
+        self.fd_out = fd_out
+        self.lock = threading.Lock()
+
+    def send(self, message: dict) -> None:
+        data = (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
+        with self.lock:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.fd_out, view)
+                view = view[n:]
+
+    def receive(self) -> dict | None:
+        line = self.reader.readline()
+        return json.loads(line) if line else None
+
+
+class CappedStream:
+    """stdout/stderr for the student's code: passes the first ``cap`` bytes, then drops the rest."""
+
+    def __init__(self, fd: int, budget: list[int], flags: dict) -> None:
+        self.fd = fd
+        self.budget = budget  # shared by stdout and stderr
+        self.flags = flags
+
+    def write(self, text) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        data = text.encode("utf-8", "replace")
+        room = self.budget[0]
+        if len(data) > room:
+            if not self.flags.get("truncated"):
+                self.flags["truncated"] = True
+                self._raw(data[:room] + TRUNCATED_MARK.encode())
+            self.budget[0] = 0
+        else:
+            self.budget[0] -= len(data)
+            self._raw(data)
+        return len(text)
+
+    def _raw(self, data: bytes) -> None:
+        try:
+            os.write(self.fd, data)
+        except OSError:
+            pass
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+# --- shutting ourselves in --------------------------------------------------------------
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> bool:
+    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
+    return libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) == 0
+
+
+def _read_only_root(libc) -> bool:
+    class MountAttr(ctypes.Structure):
+        _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                    ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+    attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE,
+                        ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+
+
+def _drop_capabilities(libc) -> bool:
+    """Empty the bounding set, lock root's special cases off, then clear every capability."""
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    libc.prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS, 0, 0, 0)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    header = Header(0x20080522, 0)
+    data = (Data * 2)()
+    return libc.capset(ctypes.byref(header), data) == 0
+
+
+def _relay(pid: int, channel: Channel) -> None:
+    """Outside the new PID namespace: wait for the sandboxed process and report how it ended."""
+    channel.send({"event": "pid", "pid": pid})
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            status = 0
+            break
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    channel.send({"event": "exit", "code": code, "signal": sig})
+    os._exit(0)
+
+
+def isolate(cfg: dict, channel: Channel) -> str:
+    """Shut this process in as far as the kernel allows; say how far that was."""
+    workdir = cfg["workdir"]
+    if not cfg.get("isolate", True):
+        return "none"
+    libc = _libc()
+    root = os.geteuid() == 0
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNS | CLONE_NEWPID | (0 if root else CLONE_NEWUSER)
+    if libc.unshare(flags) != 0:
+        return _drop_to_nobody() if root else "none"
+    if not root:
+        try:
+            with open("/proc/self/setgroups", "w") as f:
+                f.write("deny")
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"0 {uid} 1")
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"0 {gid} 1")
+        except OSError:
+            return "none"
+    pid = os.fork()
+    if pid:
+        _relay(pid, channel)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    parts = ["namespaces"]
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    for path in cfg.get("hide", []):
+        if os.path.isdir(path):
+            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=000")
+    if _read_only_root(libc):
+        parts.append("read-only fs")
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    if os.path.isdir(workdir):  # not under /tmp: give it a fresh tmpfs of its own
+        _mount(libc, "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    else:
+        os.makedirs(workdir)
+        os.chmod(workdir, 0o1777)
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # Keep our uid (the interpreter may live where only we can read) but no privilege:
+    # without capabilities the read-only mounts and hidden folders cannot be undone.
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if _drop_capabilities(libc):
+        parts.append("no capabilities")
+    return "+".join(parts)
+
+
+def _drop_to_nobody() -> str:
+    try:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        return "nobody"
+    except OSError:
+        return "none"
+
+
+def limit(cfg: dict) -> None:
+    """Resource limits for everything this process does from now on."""
+    mem = int(cfg["memory_mb"]) * 1024 * 1024
+    cpu = int(cfg["cpu_seconds"])
+    settings = [
+        (resource.RLIMIT_AS, mem, mem),
+        (resource.RLIMIT_CPU, cpu, cpu + 5),
+        (resource.RLIMIT_FSIZE, 16 * 1024 * 1024, 16 * 1024 * 1024),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NOFILE, 256, 256),
+    ]
+    for which, soft, hard in settings:
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):
+            pass
+
+
+# --- running the student's code ---------------------------------------------------------
+
+
+def without_check_calls(source: str) -> str:
+    """The cell's code minus top-level ``check(...)`` calls: grading never runs the student's checks."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines(keepends=True)
+    for node in reversed(tree.body):
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == "check"):
+            start, end = node.lineno - 1, node.end_lineno
+            lines[start:end] = ["pass\n"]
+    return "".join(lines)
+
+
+def strip_magics(source: str) -> str:
+    """IPython ``%magic`` and ``!shell`` lines are not Python: drop them."""
+    return "".join(
+        "pass\n" if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines(keepends=True)
+    )
+
+
+def describe_error(exc: BaseException) -> dict:
+    kind = "exception"
+    if isinstance(exc, NotImplementedError):
+        kind = "not_implemented"
+    elif isinstance(exc, MemoryError):
+        kind = "memory"
+    elif isinstance(exc, SystemExit):
+        kind = "exited"
+    elif isinstance(exc, RecursionError):
+        kind = "exception"
+    message = str(exc)
+    if len(message) > 300:
+        message = message[:299] + "…"
+    where = ""
+    tb = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(tb):
+        if frame.filename.startswith("<cell"):
+            where = f"{frame.filename.strip('<>')}, line {frame.lineno}"
+            break
+    return {"kind": kind, "type": type(exc).__name__, "message": message, "where": where}
+
+
+def run_cells(cells: list[dict], namespace: dict, channel: Channel) -> None:
+    for cell in cells:
+        index = cell["index"]
+        channel.send({"event": "cell_start", "index": index})
+        try:
+            code = compile(strip_magics(without_check_calls(cell["source"])), f"<cell {index}>", "exec")
+            exec(code, namespace)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the batch decides what it means
+            channel.send({"event": "cell_done", "index": index, "ok": False, "error": describe_error(exc)})
+            continue
+        channel.send({"event": "cell_done", "index": index, "ok": True})
+
+
+def jsonable(value):
+    """The value as JSON data (tuples become lists), or raise TypeError naming the bad type."""
+    return json.loads(json.dumps(value, allow_nan=False, ensure_ascii=False))
+
+
+def invoke(fn, args: list, kwargs: dict) -> dict:
+    """Call the student's function; its result as JSON data, or what went wrong."""
+    if not callable(fn):
+        return {"ok": False, "kind": "not_callable", "type": type(fn).__name__, "message": ""}
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - the student's failure is data for the check
+        return {"ok": False, **describe_error(exc)}
+    try:
+        return {"ok": True, "value": jsonable(value)}
+    except (TypeError, ValueError, RecursionError):
+        return {"ok": False, "kind": "unserialisable", "type": type(value).__name__,
+                "message": " ".join(repr(value).split())[:200]}
+
+
+def serve_loop(namespace: dict, channel: Channel) -> None:
+    servers = {}
+    while True:
+        request = channel.receive()
+        if request is None or request.get("op") == "bye":
+            return
+        op, name = request.get("op"), request.get("name", "")
+        if name not in namespace:
+            channel.send({"ok": False, "kind": "missing", "type": "", "message": name})
+        elif op == "call":
+            channel.send(invoke(namespace[name], request.get("args", []), request.get("kwargs", {})))
+        elif op == "serve":
+            try:
+                if name not in servers:
+                    from labkit.grading.appserver import AppServer
+
+                    servers[name] = AppServer(namespace[name]).start()
+                channel.send({"ok": True, "url": servers[name].url})
+            except BaseException as exc:  # noqa: BLE001
+                channel.send({"ok": False, **describe_error(exc)})
+        else:
+            channel.send({"ok": False, "kind": "protocol", "type": "", "message": f"unknown op {op!r}"})
+
+
+def main(argv: list[str]) -> None:
+    channel = Channel(int(argv[0]), int(argv[1]))
+    cfg = channel.receive()
+    if cfg is None:
+        return
+    level = isolate(cfg, channel)
+    os.chdir(cfg["workdir"])
+    limit(cfg)
+    flags: dict = {}
+    budget = [int(cfg["output_bytes"])]
+    sys.stdout = CappedStream(1, budget, flags)
+    sys.stderr = CappedStream(2, budget, flags)
+    sys.stdin = open(os.devnull)
+    sys.argv = ["notebook"]
+    channel.send({"event": "started", "isolation": level})
+    # The student's own __main__, as in a kernel: pydantic and dataclasses look names up there.
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
+    namespace["__builtins__"] = builtins
+    run_cells(cfg["cells"], namespace, channel)
+    names = sorted(k for k, v in namespace.items() if not k.startswith("_"))
+    channel.send({"event": "ready", "names": names, "truncated": bool(flags.get("truncated"))})
+    serve_loop(namespace, channel)
+    os._exit(0)  # never wait for threads the student's code left behind
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

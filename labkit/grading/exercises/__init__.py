@@ -1,0 +1,1 @@
+"""The course's graded exercises, one module each, every one declaring ``EXERCISE``."""

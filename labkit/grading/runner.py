@@ -1,0 +1,70 @@
+"""Running an exercise's checks against the student's code: the one engine behind check() and lab grade.
+
+Each check runs on its own: a failure, the student's exception or a dead service
+becomes that check's ✗ with a sentence saying why, never a traceback, and the
+next check still runs.
+"""
+from __future__ import annotations
+
+import logging
+
+import requests
+
+from .exercise import Check, CheckFailed, Context, Exercise
+from .report import Report, Result
+from .student import StudentError
+
+log = logging.getLogger("labkit.grading")
+
+
+def service_down_notice(name: str, address: str) -> str:
+    return (f"Сервіс {name} не відповідає за адресою {address}. Запустіть стек командою `lab up` "
+            f"(або перевірте змінну LAB_{name.upper()}_URL) і запустіть перевірку ще раз.")
+
+
+def service_up(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        return requests.get(address + "/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def run_check(check: Check, ctx: Context) -> Result:
+    result = Result(check=check.id, description=check.description, points=check.points, earned=0,
+                    passed=False, hint=check.hint_uk)
+    try:
+        for name in check.uses:
+            if not ctx.student.has(name):
+                raise StudentError("missing", name)
+        check.run(ctx)
+    except CheckFailed as failed:
+        result.expected, result.seen, result.message = failed.expected, failed.seen, failed.message
+    except StudentError as error:
+        result.message = error.message()
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        result.message = f"Сервіс не відповів ({type(exc).__name__}). Перевірте `lab status` і спробуйте ще раз."
+    except Exception as exc:  # noqa: BLE001 - a bug in a check must not cost the student the other checks
+        log.exception("check %s failed inside the checker", check.id)
+        result.message = (f"Внутрішня помилка перевірки ({type(exc).__name__}: {exc}). "
+                          "Це не ваша помилка: повідомте викладача.")
+    else:
+        result.passed, result.earned = True, check.points
+    return result
+
+
+def run_exercise(exercise: Exercise, student, services: dict[str, str]) -> Report:
+    """All of ``exercise``'s checks, in order, against ``student`` and the live ``services``."""
+    report = Report(exercise.id, exercise.title)
+    down = [name for name in exercise.services if not service_up(services.get(name))]
+    if down:
+        report.notices += [service_down_notice(name, services.get(name, "?")) for name in down]
+        for check in exercise.checks:
+            report.results.append(Result(check.id, check.description, check.points, 0, False,
+                                         message="Не перевірено: сервіс недоступний.", hint=check.hint_uk))
+        return report
+    ctx = Context(student=student, services=services)
+    for check in exercise.checks:
+        report.results.append(run_check(check, ctx))
+    return report
