@@ -1,0 +1,99 @@
+"""``lab grade`` and ``lab release``: argument parsing only; the work is in ``batch`` and ``release``.
+
+The ``lab`` CLI calls :func:`add_parsers` with its subparsers; each parser sets
+``func`` to a handler that takes the parsed arguments and returns the exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_parsers(subparsers) -> None:
+    """Add ``grade`` and ``release`` to the ``lab`` command's subparsers."""
+    p = subparsers.add_parser(
+        "grade", help="grade a folder of submitted notebooks into a gradebook",
+        description="Grade every SUBMISSIONS/<student>.ipynb or SUBMISSIONS/<student>/*.ipynb, each in its own "
+                    "sandboxed process, against private lab services; write gradebook.csv, gradebook.json and "
+                    "feedback/<student>.md into --out.")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions (or one notebook)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the gradebook and feedback")
+    p.add_argument("--checks", type=Path, metavar="DIR", help="folder of extra (hidden) check files, *.py")
+    p.add_argument("--exercise", action="append", dest="only", metavar="ID",
+                   help="grade only this exercise (repeat for more; default: every exercise found)")
+    p.add_argument("-j", "--workers", type=int, default=None,
+                   help=f"submissions graded in parallel (default: the number of cores, {os.cpu_count()})")
+    p.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per submission (default 60)")
+    p.add_argument("--step-timeout", type=float, default=10.0,
+                   help="seconds one cell or one call may take (default 10)")
+    p.add_argument("--memory", type=int, default=1024, metavar="MB", help="memory per submission (default 1024 MB)")
+    p.add_argument("--output", type=int, default=256, metavar="KB", help="printed output kept (default 256 KB)")
+    p.add_argument("--format", choices=("md", "html"), default="md", help="feedback files (default md)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_grade)
+
+    p = subparsers.add_parser(
+        "release", help="write exercises/ (starters) from solutions/",
+        description="Replace each # BEGIN SOLUTION ... # END SOLUTION block in solutions/exNN-*.ipynb with a stub "
+                    "that raises NotImplementedError and write the result to exercises/.")
+    p.add_argument("--solutions", type=Path, default=ROOT / "solutions", metavar="DIR")
+    p.add_argument("--exercises", type=Path, default=ROOT / "exercises", metavar="DIR")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date (CI)")
+    p.set_defaults(func=cmd_release)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .batch import BatchError, discover, grade
+    from .catalog import CatalogError
+    from .progress import Progress
+    from .sandbox import Limits
+
+    if args.workers is not None and args.workers < 1:
+        print("lab grade: --workers must be 1 or more.", file=sys.stderr)
+        return 2
+    limits = Limits(timeout=args.timeout, step_timeout=min(args.step_timeout, args.timeout),
+                    memory_mb=args.memory, output_kb=args.output)
+    try:
+        total = len(discover(args.submissions))
+        progress = Progress(total, enabled=not args.quiet)
+        outcome = grade(args.submissions, args.out, checks=args.checks, only=args.only, workers=args.workers,
+                        limits=limits, feedback_format=args.format, progress=progress)
+    except (BatchError, CatalogError) as exc:
+        print(f"lab grade: {exc}", file=sys.stderr)
+        return 1
+    statuses = Counter(g.status for g in outcome.results)
+    n = len(outcome.results)
+    print(f"Graded {n} submission(s) in {outcome.seconds:.1f} s "
+          f"({outcome.seconds / max(n, 1):.2f} s each): "
+          + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    for key in ("csv", "json", "feedback"):
+        print(f"  {outcome.paths[key]}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import ReleaseError, release
+
+    try:
+        changes = release(args.solutions, args.exercises, check=args.check)
+    except ReleaseError as exc:
+        print(f"lab release: {exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        if changes:
+            for c in changes:
+                print(f"  {c}", file=sys.stderr)
+            print("lab release: exercises/ is out of date with solutions/. Run `lab release` and commit the result.",
+                  file=sys.stderr)
+            return 1
+        print("exercises/ is up to date with solutions/.")
+        return 0
+    for c in changes:
+        print(f"  {c}")
+    print(f"{len(changes)} file(s) changed." if changes else "exercises/ was already up to date.")
+    return 0

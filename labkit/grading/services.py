@@ -1,0 +1,90 @@
+"""Private lab services for grading: each grading worker gets its own shop, reset before each submission.
+
+Parallel workers never share data, and every submission starts from the seed data
+(``POST /admin/reset``), so a grade does not depend on which submission ran first
+or next to it. The services run as ordinary local processes on free ports with
+their data in a temporary folder, started the way ``lab up`` starts them.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import requests
+
+from labkit import components
+from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServiceError(Exception):
+    """A lab service the grader needs did not start or did not reset."""
+
+
+class PrivateService:
+    """One lab service (``components.by_name(name)``) on its own port and data folder."""
+
+    def __init__(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        self.spec = components.by_name(name)
+        self.name = name
+        self.extra_env = extra_env or {}
+        self.home = Path(tempfile.mkdtemp(prefix=f"lab-grade-{name}-"))
+        self.address = ""
+        self.proc = None
+
+    def start(self, timeout: float = 30.0) -> "PrivateService":
+        port = free_port()
+        self.address = f"http://127.0.0.1:{port}"
+        command = self.spec.command()
+        command[command.index("--port") + 1] = str(port)
+        env = {**self.spec.environment(self.home), **self.extra_env}
+        env[f"{self.spec.env_prefix}PUBLIC_URL"] = self.address
+        env[f"LAB_{self.name.upper()}_URL"] = self.address
+        log = self.home / f"{self.name}.log"
+        self.proc = spawn(command, env=env, log_path=log, cwd=ROOT)
+        if not wait_until(lambda: http_ok(self.address + "/health"), timeout=timeout, while_alive=self.proc.pid):
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            self.stop()
+            raise ServiceError(f"The {self.name} service for grading did not start at {self.address}. "
+                               f"Check that `lab up` works on this machine. Its log ends:\n{tail}")
+        return self
+
+    def reset(self) -> None:
+        try:
+            requests.post(self.address + "/admin/reset", timeout=15).raise_for_status()
+        except requests.RequestException as exc:
+            raise ServiceError(f"Could not reset the grading {self.name} at {self.address} ({exc}).") from exc
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            terminate(self.proc.pid)
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - already gone or killed
+                pass
+            self.proc = None
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+class ServiceSet:
+    """The services one grading worker uses, started on first need."""
+
+    def __init__(self, env: dict[str, dict[str, str]] | None = None) -> None:
+        self.env = env or {}
+        self.running: dict[str, PrivateService] = {}
+
+    def fresh(self, names) -> dict[str, str]:
+        """Addresses of ``names``, each reset to its seed data."""
+        for name in names:
+            if name not in self.running:
+                self.running[name] = PrivateService(name, self.env.get(name)).start()
+            else:
+                self.running[name].reset()
+        return {name: self.running[name].address for name in names}
+
+    def stop(self) -> None:
+        for service in self.running.values():
+            service.stop()
+        self.running.clear()
