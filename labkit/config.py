@@ -19,6 +19,13 @@ DEFAULT_PORTS: dict[str, int] = {
 
 HOST = "127.0.0.1"
 
+# The brokers speak their own protocols, so their addresses are not http URLs:
+# LAB_AMQP_URL (amqp://...), LAB_RABBITMQ_MANAGEMENT_URL (its HTTP API) and
+# LAB_KAFKA_BOOTSTRAP (host:port, as Kafka clients take it).
+DEFAULT_AMQP_URL = f"amqp://guest:guest@{HOST}:5672/%2F"
+DEFAULT_RABBITMQ_MANAGEMENT_PORT = 15672
+DEFAULT_KAFKA_BOOTSTRAP = f"{HOST}:9092"
+
 
 def lab_home() -> Path:
     """The lab's state folder (pids, logs, data): ``$LAB_HOME`` or ``~/.integration-lab``."""
@@ -49,3 +56,22 @@ def is_local(address: str) -> bool:
 def port_of(address: str) -> int:
     parts = urlsplit(address if "//" in address else f"//{address}")
     return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def amqp_url() -> str:
+    """RabbitMQ's AMQP URL, for ``pika.URLParameters(amqp_url())``."""
+    return os.environ.get("LAB_AMQP_URL") or DEFAULT_AMQP_URL
+
+
+def rabbitmq_management_url() -> str:
+    """RabbitMQ's management HTTP API base URL (same host as the AMQP URL unless set)."""
+    override = os.environ.get("LAB_RABBITMQ_MANAGEMENT_URL")
+    if override:
+        return override.rstrip("/")
+    host = urlsplit(amqp_url()).hostname or HOST
+    return f"http://{host}:{DEFAULT_RABBITMQ_MANAGEMENT_PORT}"
+
+
+def kafka_bootstrap() -> str:
+    """Kafka's bootstrap address ``host:port``, for ``bootstrap_servers=kafka_bootstrap()``."""
+    return os.environ.get("LAB_KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP
