@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import shutil
 import signal
 import subprocess
@@ -134,6 +135,8 @@ class SandboxStudent:
                 if reply.get("kind") == "missing":
                     raise StudentError("missing", name)
                 raise StudentError("app", name, detail=f": {reply.get('type')}: {reply.get('message')}")
+            if not isinstance(reply.get("url"), str):
+                raise StudentError("app", name, detail=": пісочниця не повідомила адресу")
             self._served[name] = reply["url"]
         return self._served[name]
 
@@ -299,6 +302,7 @@ class SandboxStudent:
             if self._remaining() <= 0:
                 raise StudentError("timeout", name, detail=": час на цю роботу вичерпано")
             raise StudentError("crashed", name, detail=": пісочницю не вдалося перезапустити")
+        message = {**message, "id": secrets.token_hex(8)}
         try:
             self._send(message)
         except OSError:
@@ -314,7 +318,7 @@ class SandboxStudent:
                 status, how = self._ended()
                 self._incident(status, f"{name}() {how}.")
                 raise StudentError("exited" if status == "exited" else "crashed", name, detail=f" ({how})")
-            if "event" not in msg:
+            if "event" not in msg and msg.get("id") == message["id"]:
                 return msg
 
     def _send(self, message: dict) -> None:

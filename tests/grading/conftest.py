@@ -1,0 +1,103 @@
+"""Fixtures for the grader's tests: solution, starter, partial and hostile notebooks on disk.
+
+Hostile submissions live in ``fixtures/hostile/*.py``: each is one cell of hostile
+code with a header saying which notebook it goes into (``base: solution|starter``),
+where (``at: middle|end``) and what the grader must make of it
+(``expect: <status> <points>``). They are built on ex03, which needs no lab service.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.grading import notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
+
+
+def solution_path(ex_id: str) -> Path:
+    return next(SOLUTIONS.glob(f"{ex_id}-*.ipynb"))
+
+
+def starter_path(ex_id: str) -> Path:
+    return next(EXERCISES.glob(f"{ex_id}-*.ipynb"))
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    base: str
+    at: str
+    status: str
+    points: int
+    source: str
+
+
+def hostile_cases() -> list[Hostile]:
+    cases = []
+    for path in sorted(HOSTILE.glob("*.py")):
+        text = path.read_text()
+        header = dict(re.findall(r"^# (base|at|expect): (.+)$", text, re.MULTILINE))
+        status, points = header["expect"].split()
+        cases.append(Hostile(path.stem, header["base"], header["at"], status, int(points), text))
+    return cases
+
+
+def with_cell(source_nb: Path, code: str, at: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(notebook.read(source_nb))
+    cell = nbformat.v4.new_code_cell(code)
+    cell.id = "hostile"
+    position = len(nb.cells) if at == "end" else len(nb.cells) // 2
+    nb.cells.insert(position, cell)
+    return nb
+
+
+def write(nb, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(notebook.dumps(nb), encoding="utf-8")
+    return path
+
+
+def hostile_notebook(case: Hostile, path: Path) -> Path:
+    base = solution_path("ex03") if case.base == "solution" else starter_path("ex03")
+    return write(with_cell(base, case.source, case.at), path)
+
+
+PARTIAL_BREAKS = {
+    # ex03 with two mistakes: no Location header, DELETE answers 200. Loses location (2) and delete (2).
+    'response.headers["Location"] = f"/api/customers/{new_id}"': "pass",
+    "return Response(status_code=204)": "return Response(status_code=200)",
+}
+PARTIAL_LOST = {"ex03.location", "ex03.delete"}
+
+
+def partial_notebook(path: Path) -> Path:
+    nb = copy.deepcopy(notebook.read(solution_path("ex03")))
+    for cell in nb.cells:
+        for old, new in PARTIAL_BREAKS.items():
+            cell.source = cell.source.replace(old, new)
+    return write(nb, path)
+
+
+@pytest.fixture
+def make_notebook(tmp_path):
+    """Write a notebook built from code cells; returns its path."""
+
+    def make(cells: list[str], name: str = "ex03-test.ipynb", exercise: str = "ex03") -> Path:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["labkit"] = {"exercise": exercise}
+        for i, src in enumerate(cells):
+            cell = nbformat.v4.new_code_cell(src)
+            cell.id = f"c{i}"
+            nb.cells.append(cell)
+        return write(nb, tmp_path / name)
+
+    return make
