@@ -1,0 +1,1 @@
+"""The shop: lecture 06's REST examples as a live API (users, customers, products, orders, weather, OAuth)."""

@@ -1,0 +1,44 @@
+"""The shop service: ``uvicorn labservices.shop.main:app``."""
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from labservices.common import create_app
+
+from .docs import DESCRIPTION, TAGS
+from .ratelimit import RateLimiter
+from .routes import customers, oauth, orders, products, sandbox, users, weather
+from .settings import Settings, get_settings
+from .store import Store
+from .versions import api_version, unsupported
+from .web import ShopHeaders
+
+RESOURCES = [users.router, customers.router, products.router, orders.router, weather.router]
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    """The shop with its own database; every resource at /api, /api/v1 and /api/v2 (only /api in /docs)."""
+    settings = settings or get_settings()
+    store = Store(settings.database_path("shop"))
+    limiter = RateLimiter(settings.rate_limit_per_minute, 60)
+
+    def reset() -> None:
+        store.reset()
+        limiter.restore()
+
+    app = create_app("shop", title="Integration Lab: Shop API", description=DESCRIPTION, settings=settings,
+                     reset=reset, openapi_tags=TAGS)
+    app.state.store = store
+    app.state.limiter = limiter
+    for prefix in ("/api", "/api/v1", "/api/v2"):
+        for router in RESOURCES:
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api",
+                               dependencies=[Depends(api_version)])
+    app.include_router(sandbox.router, dependencies=[Depends(api_version)])
+    app.include_router(oauth.router)
+    app.include_router(unsupported)
+    app.add_middleware(ShopHeaders)
+    return app
+
+
+app = build_app()

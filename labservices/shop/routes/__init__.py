@@ -1,0 +1,1 @@
+"""The shop's routers, one module per resource."""

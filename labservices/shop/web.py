@@ -1,0 +1,139 @@
+"""HTTP details every shop resource shares: HEAD and OPTIONS, JSON-only bodies, ETags, Location, headers.
+
+``ShopRouter`` makes every GET answer HEAD too and every path answer OPTIONS with
+``Allow``; POST, PUT and PATCH refuse bodies that are not JSON (415). ``ShopHeaders``
+stamps ``API-Version``, ``Vary: Accept`` and the rate-limit headers on /api answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from labservices.common import ApiError
+
+from .pagination import base_url
+from .ratelimit import RateState
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def require_json(request: Request) -> None:
+    """415 for a request body that is not JSON (an empty body is left to validation: 400)."""
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
+                       f"Тіло запиту має бути JSON (Content-Type: application/json), а не {media or 'без типу'}",
+                       [{"field": "Content-Type", "message": "Очікується application/json"}])
+
+
+class ShopRouter(APIRouter):
+    """An APIRouter whose GET routes also answer HEAD and whose paths answer OPTIONS."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._allowed: dict[str, set[str]] = {}
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {m.upper() for m in kwargs.get("methods") or ["GET"]}
+        if methods & BODY_METHODS:
+            kwargs["dependencies"] = [Depends(require_json), *(kwargs.get("dependencies") or [])]
+        super().add_api_route(path, endpoint, **kwargs)
+        if path not in self._allowed:
+            self._allowed[path] = {"OPTIONS"}
+            super().add_api_route(path, self._options(path), methods=["OPTIONS"], include_in_schema=False,
+                                  name=f"options_{path}")
+        self._allowed[path] |= methods
+        if "GET" in methods:
+            self._allowed[path].add("HEAD")
+            head = {**kwargs, "methods": ["HEAD"], "include_in_schema": False, "operation_id": None,
+                    "name": f"head_{kwargs.get('name') or endpoint.__name__}"}
+            super().add_api_route(path, endpoint, **head)
+
+    def _options(self, path: str) -> Callable[[], Response]:
+        def options() -> Response:
+            """Say which methods this resource allows."""
+            return Response(status_code=204, headers={"Allow": ", ".join(sorted(self._allowed[path]))})
+
+        return options
+
+
+def etag_of(body: dict[str, Any]) -> str:
+    """A strong ETag: a hash of the representation exactly as it is sent."""
+    raw = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:20] + '"'
+
+
+def _tags(header: str) -> list[str]:
+    return [t.strip() for t in header.split(",") if t.strip()]
+
+
+def with_etag(request: Request, model: BaseModel) -> Response:
+    """The model as JSON with its ETag, or 304 Not Modified when If-None-Match already has it."""
+    body = model.model_dump(mode="json")
+    etag = etag_of(body)
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None:
+        known = {t.removeprefix("W/") for t in _tags(wanted)}  # If-None-Match compares weakly
+        if "*" in known or etag in known:
+            return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse(body, headers={"ETag": etag})
+
+
+def if_match(request: Request, current: BaseModel) -> None:
+    """412 when If-Match is sent and names no current ETag of the resource (strong comparison)."""
+    wanted = request.headers.get("if-match")
+    if wanted is None:
+        return
+    etag = etag_of(current.model_dump(mode="json"))
+    tags = _tags(wanted)
+    if "*" not in tags and etag not in tags:
+        raise ApiError(412, "PRECONDITION_FAILED",
+                       "Ресурс змінився після вашого читання: прочитайте його знову (GET) і повторіть з новим ETag",
+                       [{"field": "If-Match", "message": f"Поточний ETag: {etag}"}], headers={"ETag": etag})
+
+
+def json_with_etag(model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The model as JSON with its ETag (the answer to PUT, PATCH and POST)."""
+    body = model.model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers={"ETag": etag_of(body), **(headers or {})})
+
+
+def location_of(request: Request, public_url: str | None) -> Callable[[int], str]:
+    """The absolute URL of a resource created in the collection this request posted to."""
+    collection = base_url(request, public_url) + request.url.path.rstrip("/")
+    return lambda resource_id: f"{collection}/{resource_id}"
+
+
+class ShopHeaders:
+    """Stamps API-Version, Vary: Accept and X-RateLimit-* on every /api answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api"):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "api_version" in state:
+                    headers.setdefault("API-Version", str(state["api_version"]))
+                headers.add_vary_header("Accept")
+                rate: RateState | None = state.get("rate_limit")
+                if rate is not None:
+                    for name, value in rate.headers().items():
+                        headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, stamped)
