@@ -1,0 +1,140 @@
+"""ex01: a REST client for the shop: filters, all pages, create (201 + Location), PATCH, DELETE, 404.
+
+The student writes plain functions; each check calls them with inputs it picks at
+random (a category, a price bound, products it has just created) and compares what
+they return with what the checker itself reads from the shop.
+"""
+from __future__ import annotations
+
+import random
+
+from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
+from ..student import StudentError
+from .shopapi import CATEGORIES, absent_id, all_pages, api, new_product
+
+
+def check_find_products(ctx: Context) -> None:
+    category = random.choice(CATEGORIES)
+    prices = sorted({p["price"] for p in all_pages(ctx, {"category": category})})
+    # A bound that keeps 3..20 products: one page whatever the page size.
+    price_max = random.choice(prices[2:min(20, len(prices))])
+    query = {"category": category, "price_max": price_max, "sort": "price_asc"}
+    wanted = api(ctx, "GET", "/api/products", params=query).json()["data"]
+    got = ctx.call("find_products", category, price_max)
+    expect_type(got, list, f"find_products({category!r}, {price_max})")
+    expect(got == wanted, f"{len(wanted)} товарів: {short([p['id'] for p in wanted], 80)} (id, від дешевших)",
+           f"{len(got)}: {short([p.get('id') if isinstance(p, dict) else p for p in got], 80)}")
+
+
+def check_all_products(ctx: Context) -> None:
+    fresh = new_product(ctx)  # the total changes every run: no remembered count passes
+    wanted = all_pages(ctx)
+    got = ctx.call("all_products")
+    expect_type(got, list, "all_products()")
+    ids = [p.get("id") if isinstance(p, dict) else p for p in got]
+    expect(len(got) == len(wanted), f"усі {len(wanted)} товарів з усіх сторінок", f"{len(got)} товарів")
+    expect(fresh["id"] in ids, f"серед них щойно створений id={fresh['id']}", f"id: …{short(ids[-5:])}")
+    expect_equal(got, wanted, "all_products()")
+    category = fresh["category"]
+    wanted = all_pages(ctx, {"category": category})
+    got = ctx.call("all_products", category)
+    expect_type(got, list, f"all_products({category!r})")
+    expect(got == wanted, f"усі {len(wanted)} товарів категорії {category}", f"{len(got)} товарів")
+
+
+def check_get_product(ctx: Context) -> None:
+    product = new_product(ctx)
+    expect_equal(ctx.call("get_product", product["id"]), product, f"get_product({product['id']})")
+    missing = absent_id(ctx)
+    got = ctx.call("get_product", missing)
+    expect(got is None, f"get_product({missing}) → None (404)", got)
+
+
+def _created(ctx: Context, location, title: str, category: str, price: float) -> dict:
+    expect_type(location, str, "create_product(...)")
+    expect("/api/products/" in location and location.rstrip("/").rsplit("/", 1)[-1].isdigit(),
+           "URL з заголовка Location, напр. http://…/api/products/157", location)
+    product_id = location.rstrip("/").rsplit("/", 1)[-1]
+    resp = api(ctx, "GET", f"/api/products/{product_id}")
+    expect(resp.status_code == 200, f"GET {location} → 200", f"{resp.status_code}")
+    made = resp.json()
+    expect_equal({k: made.get(k) for k in ("title", "category", "price")},
+                 {"title": title, "category": category, "price": price}, "створений товар")
+    return made
+
+
+def check_create_product(ctx: Context) -> None:
+    title = f"Товар {ctx.unique('c')}"
+    price = round(random.uniform(10, 5000), 2)
+    category = random.choice(CATEGORIES)
+    before = api(ctx, "GET", "/api/products", params={"per_page": 1}).json()["pagination"]["total"]
+    _created(ctx, ctx.call("create_product", title, category, price), title, category, price)
+    after = api(ctx, "GET", "/api/products", params={"per_page": 1}).json()["pagination"]["total"]
+    expect(after == before + 1, "рівно один новий товар", f"{after - before} нових")
+
+
+def check_create_rejects(ctx: Context) -> None:
+    # First a valid product must work, so a function that always fails cannot pass.
+    title, category, price = f"Товар {ctx.unique('v')}", random.choice(CATEGORIES), round(random.uniform(10, 900), 2)
+    _created(ctx, ctx.call("create_product", title, category, price), title, category, price)
+    try:
+        got = ctx.call("create_product", f"Товар {ctx.unique('x')}", category, -5)
+    except StudentError as error:
+        if error.kind != "exception":
+            raise
+        return
+    raise CheckFailed("виняток (ціна -5 → 400 VALIDATION_ERROR), напр. resp.raise_for_status()",
+                      f"повернуто {short(got, 80)}")
+
+
+def check_update_price(ctx: Context) -> None:
+    product = new_product(ctx)
+    price = round(product["price"] + random.uniform(1, 500), 2)
+    got = ctx.call("update_price", product["id"], price)
+    wanted = {**product, "price": price}
+    expect_equal(got, wanted, f"update_price({product['id']}, {price})")
+    expect_equal(api(ctx, "GET", f"/api/products/{product['id']}").json(), wanted, "товар у магазині")
+
+
+def check_delete_product(ctx: Context) -> None:
+    product = new_product(ctx)
+    got = ctx.call("delete_product", product["id"])
+    expect(got is True, f"delete_product({product['id']}) → True", got)
+    status = api(ctx, "GET", f"/api/products/{product['id']}").status_code
+    expect(status == 404, f"GET /api/products/{product['id']} → 404 після видалення", status)
+    again = ctx.call("delete_product", product["id"])
+    expect(again is False, f"повторний delete_product({product['id']}) → False (404)", again)
+
+
+USES = {name: (name,) for name in
+        ("find_products", "all_products", "get_product", "create_product", "update_price", "delete_product")}
+
+EXERCISE = Exercise(
+    id="ex01",
+    title="REST-клієнт магазину",
+    services=("shop",),
+    checks=[
+        Check("ex01.find_products", 2, "find_products filters by category and price_max, cheapest first",
+              "Передайте фільтри як параметри запиту: params={'category': ..., 'price_max': ..., 'sort': 'price_asc'}; "
+              "поверніть resp.json()['data'].",
+              check_find_products, USES["find_products"], ("shop",)),
+        Check("ex01.all_products", 3, "all_products collects every page, in order",
+              "Ідіть сторінками: page=1, 2, … поки page < pagination.total_pages (per_page не більше 100).",
+              check_all_products, USES["all_products"], ("shop",)),
+        Check("ex01.get_product", 2, "get_product returns the product, or None when the shop answers 404",
+              "Перевірте resp.status_code == 404 і поверніть None; інакше resp.json().",
+              check_get_product, USES["get_product"], ("shop",)),
+        Check("ex01.create_product", 2, "create_product POSTs one product and returns the Location URL",
+              "POST /api/products з json=... і HEADERS; відповідь 201, URL нового товару — у resp.headers['Location'].",
+              check_create_product, USES["create_product"], ("shop",)),
+        Check("ex01.create_rejects", 1, "create_product raises when the shop rejects the data (400)",
+              "Не повертайте результат помилкового запиту: викличте resp.raise_for_status().",
+              check_create_rejects, USES["create_product"], ("shop",)),
+        Check("ex01.update_price", 2, "update_price PATCHes only the price and returns the updated product",
+              "PATCH /api/products/{id} з json={'price': price}; поверніть resp.json().",
+              check_update_price, USES["update_price"], ("shop",)),
+        Check("ex01.delete_product", 2, "delete_product: True on 204, False when already gone (404)",
+              "DELETE повертає 204 без тіла; 404 означає, що товару вже немає — поверніть False.",
+              check_delete_product, USES["delete_product"], ("shop",)),
+    ],
+)
