@@ -1,0 +1,1 @@
+"""Tests of the shop service, over real HTTP."""
