@@ -21,14 +21,14 @@ CITIES = ("Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro")
 
 
 def token_for(ctx: Context, client_id: str) -> str:
-    resp = api(ctx, "POST", "/oauth/token", auth=False,
+    resp = api(ctx, "POST", "/oauth/token",
                data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": CLIENTS[client_id]})
     resp.raise_for_status()
     return resp.json()["access_token"]
 
 
 def me(ctx: Context, token: str):
-    return api(ctx, "GET", "/api/users/me", auth=False, headers={"Authorization": f"Bearer {token}"})
+    return api(ctx, "GET", "/api/users/me", headers={"Authorization": f"Bearer {token}"})
 
 
 def expired_token(client_id: str) -> str:
@@ -85,7 +85,7 @@ def check_error_envelope(ctx: Context) -> None:
         {"title": f"Товар {ctx.unique('e')}", "category": "books", "price": -random.randint(1, 99)},
         {"title": "", "category": "toys", "price": 0},
     ])
-    resp = api(ctx, "POST", "/api/products", json=bad)
+    resp = api(ctx, "POST", "/api/products", json=bad, auth=True)
     err = resp.json()["error"]
     wanted = {"status": resp.status_code, "code": err["code"],
               "fields": {d["field"]: d["message"] for d in err["details"]}}
@@ -97,19 +97,19 @@ def check_error_envelope(ctx: Context) -> None:
 
 
 def _refusals(ctx: Context) -> float:
-    text = api(ctx, "GET", "/metrics", auth=False).text
+    text = api(ctx, "GET", "/metrics").text
     return sum(float(m) for m in re.findall(r'^http_requests_total\{[^}]*route="/weather"[^}]*status="429"[^}]*\} (\S+)',
                                              text, re.MULTILINE))
 
 
 def check_retry_after(ctx: Context) -> None:
     city = random.choice(CITIES)
-    wanted = api(ctx, "GET", "/api/weather", auth=False, params={"city": city, "apikey": READER_KEY}).json()
+    wanted = api(ctx, "GET", "/api/weather", params={"city": city, "apikey": READER_KEY}).json()
     api(ctx, "PUT", "/admin/rate-limit", json={"limit": 2, "window_s": 1}).raise_for_status()
     try:
         before = _refusals(ctx)
         for _ in range(2):  # use up this second's window
-            api(ctx, "GET", "/api/weather", auth=False, params={"city": city, "apikey": READER_KEY})
+            api(ctx, "GET", "/api/weather", params={"city": city, "apikey": READER_KEY})
         started = time.monotonic()
         got = ctx.call("get_weather", city, READER_KEY)
         took = time.monotonic() - started

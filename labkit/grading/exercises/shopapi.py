@@ -1,25 +1,43 @@
 """The checker's own calls to the shop API, shared by ex01 and ex02.
 
 Checks never trust the student's code to tell them what the shop holds: they ask
-the shop themselves (with the sandbox's manager key) and compare.
+the shop themselves (anonymously for reads, as an OAuth client of their own for writes) and compare.
 """
 from __future__ import annotations
 
 import random
+import time
 
 import requests
 
 from ..exercise import CheckFailed, Context
 
-MANAGER_KEY = "manager-key-456"  # the sandbox's published manager key (GET /api/credentials)
-READER_KEY = "abc123def456"
+READER_KEY = "abc123def456"  # the lecture's API key (GET /api/credentials)
 CATEGORIES = ("electronics", "books", "furniture", "clothing")
+# The checker writes as its own OAuth client, so its requests never use up the rate limit of the
+# manager key the student's code uses; its reads are anonymous, which the shop does not count.
+CHECKER_CLIENT = ("admin_app", "admin-secret")
 
 
-def api(ctx: Context, method: str, path: str, *, auth: bool = True, **kwargs) -> requests.Response:
-    headers = {"X-API-Key": MANAGER_KEY} if auth else {}
+def _checker_token(ctx: Context) -> str:
+    if "shop_token" not in ctx.scratch:
+        client_id, secret = CHECKER_CLIENT
+        resp = requests.post(ctx.url("shop") + "/oauth/token", timeout=10, data={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+        resp.raise_for_status()
+        ctx.scratch["shop_token"] = resp.json()["access_token"]
+    return ctx.scratch["shop_token"]
+
+
+def api(ctx: Context, method: str, path: str, *, auth: bool = False, **kwargs) -> requests.Response:
+    """The checker's own request to the shop (``auth`` for writes); waits out a 429 like a good client."""
+    headers = {"Authorization": f"Bearer {_checker_token(ctx)}"} if auth else {}
     headers.update(kwargs.pop("headers", {}))
-    resp = requests.request(method, ctx.url("shop") + path, headers=headers, timeout=10, **kwargs)
+    for _ in range(3):
+        resp = requests.request(method, ctx.url("shop") + path, headers=headers, timeout=10, **kwargs)
+        if resp.status_code != 429 or not auth:
+            break
+        time.sleep(min(int(resp.headers.get("Retry-After", "1")), 10))
     if resp.status_code >= 500:
         raise CheckFailed("відповідь магазину", f"{resp.status_code} {resp.text[:100]}",
                           "Магазин відповів помилкою сервера; перевірте `lab status` і спробуйте ще раз.")
@@ -41,7 +59,7 @@ def new_product(ctx: Context, category: str | None = None) -> dict:
     """A product created by the checker with a title nobody can guess."""
     data = {"title": f"Товар {ctx.unique('p')}", "category": category or random.choice(CATEGORIES),
             "price": round(random.uniform(10, 5000), 2)}
-    resp = api(ctx, "POST", "/api/products", json=data)
+    resp = api(ctx, "POST", "/api/products", json=data, auth=True)
     resp.raise_for_status()
     return resp.json()
 
@@ -49,5 +67,5 @@ def new_product(ctx: Context, category: str | None = None) -> dict:
 def absent_id(ctx: Context) -> int:
     """An id no product has: one just created and deleted."""
     product = new_product(ctx)
-    api(ctx, "DELETE", f"/api/products/{product['id']}")
+    api(ctx, "DELETE", f"/api/products/{product['id']}", auth=True)
     return product["id"]
