@@ -30,7 +30,8 @@ is `{"amount", "currency"}` and a user's `profile` fields are at the top level.
 ### Lists, limits and retries
 Lists answer `{"data": [...], "pagination": {"page", "per_page", "total", "total_pages"}}` with a
 `Link` header (first, prev, next, last); `limit` (alias `per_page`) is at most 100. Every key,
-client and user may send 60 requests a minute (`X-RateLimit-*` headers; 429 with `Retry-After`).
+client and user may send 60 requests a minute (`SHOP_RATE_LIMIT_PER_MINUTE`; `X-RateLimit-*` headers,
+429 with `Retry-After`).
 `POST /api/orders` accepts `Idempotency-Key`; single users and products carry an `ETag` for
 `If-None-Match` (304) and `If-Match` (412 when stale).
 """

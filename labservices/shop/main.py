@@ -34,7 +34,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         for router in RESOURCES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api",
                                dependencies=[Depends(api_version)])
-    app.include_router(sandbox.router, dependencies=[Depends(api_version)])
+    app.include_router(sandbox.router)
     app.include_router(oauth.router)
     app.include_router(unsupported)
     app.add_middleware(ShopHeaders)

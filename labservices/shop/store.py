@@ -122,8 +122,11 @@ class Created:
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.db = Database(path, SCHEMA, seed=seed.seed)
-        if self.db.is_empty("products"):
-            with self.db.tx() as conn:
+        with self.db.tx() as conn:
+            # SQLite's own lower() knows only ASCII; titles are Ukrainian.
+            conn.create_function("unicode_lower", 1, lambda s: s.lower() if isinstance(s, str) else s,
+                                 deterministic=True)
+            if conn.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
                 seed.seed(conn)
 
     def reset(self) -> None:
@@ -177,7 +180,7 @@ class Store:
         where, args = _where([
             ("category = ?", category), ("price >= ?", price_min), ("price <= ?", price_max),
             ("in_stock = ?", None if in_stock is None else int(in_stock)),
-            ("instr(lower(title), lower(?)) > 0", q),
+            ("instr(unicode_lower(title), unicode_lower(?)) > 0", q),
         ])
         order = {"price_asc": "price, id", "price_desc": "price DESC, id", "title": "title, id", "id": "id"}[sort]
         return self._page("products", where, args, order, offset, limit, _product)
@@ -195,7 +198,10 @@ class Store:
                 f"INSERT INTO products ({', '.join(placeholder)}) VALUES ({', '.join('?' * len(placeholder))})",
                 _sql(placeholder))
             if not fields.get("sku"):
-                conn.execute("UPDATE products SET sku = ? WHERE id = ?", (f"P-{cur.lastrowid}", cur.lastrowid))
+                sku, n = f"P-{cur.lastrowid}", 1
+                while conn.execute("SELECT 1 FROM products WHERE sku = ?", (sku,)).fetchone():
+                    sku, n = f"P-{cur.lastrowid}-{n}", n + 1  # a client already chose that SKU
+                conn.execute("UPDATE products SET sku = ? WHERE id = ?", (sku, cur.lastrowid))
             return _one(conn, "SELECT * FROM products WHERE id = ?", cur.lastrowid, _product)
 
     def write_product(self, product_id: int, changes: dict[str, Any], check: Check) -> dict:

@@ -101,6 +101,14 @@ def test_create_product_without_sku_gets_one(api):
     assert resp.json()["sku"] == f"P-{resp.json()['id']}"
 
 
+def test_generated_sku_steps_around_one_a_client_chose(api, new_product):
+    first = new_product(sku=None)
+    new_product(sku=f"P-{first['id'] + 2}")  # takes id + 1 and squats on the SKU id + 2 would get
+    third = new_product(sku=None)
+    assert third["id"] == first["id"] + 2
+    assert third["sku"] == f"P-{third['id']}-1"
+
+
 def test_create_product_with_a_taken_sku_is_409(api):
     resp = api.post("/api/products", json={"title": "Дубль", "category": "electronics", "price": 1, "sku": "ABC"},
                     headers=MANAGER)

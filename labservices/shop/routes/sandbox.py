@@ -1,18 +1,19 @@
 """What a sandbox adds and a real API would not: its credentials in the open, and a rate-limit switch."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ..auth import ROLE_SCOPES, scopes_of
 from ..models import ApiKeyInfo, ClientInfo, Credentials, RateLimitConfig, UserLogin
 from ..ratelimit import RateLimiter
 from ..seed import USERS
 from ..settings import SettingsDep
+from ..versions import api_version
 
 router = APIRouter()
 
 
-@router.get("/api/credentials", response_model=Credentials, tags=["Sandbox"])
+@router.get("/api/credentials", response_model=Credentials, tags=["Sandbox"], dependencies=[Depends(api_version)])
 def list_credentials(request: Request, settings: SettingsDep) -> Credentials:
     """Every API key, OAuth client and seeded user login of this sandbox, with roles and scopes."""
     default_limit, default_window = request.app.state.limiter.default
