@@ -1,7 +1,9 @@
 """The sandbox's extras: its credentials in the open, /docs with every security scheme, seed data on reset."""
 from __future__ import annotations
 
-from tests.shop.shopapi import READER
+import pytest
+
+from tests.shop.shopapi import MANAGER, READER
 
 
 def test_credentials_list_every_key_client_and_user(api):
@@ -50,3 +52,21 @@ def test_seed_has_the_lectures_records(api):
     assert api.get("/api/orders/98765", headers=READER).status_code == 200
     assert api.get("/api/customers/67890", headers=READER).status_code == 200
     assert api.get("/api/products/2").json()["in_stock"] is False
+
+
+@pytest.fixture
+def restored_seed(api):
+    """Let one test change seed rows: POST /admin/reset afterwards puts them back.
+
+    Reset also restores the default rate limit, so the module's generous one is set again.
+    """
+    yield
+    assert api.post("/admin/reset").json() == {"status": "reset", "service": "shop"}
+    assert api.put("/admin/rate-limit", json={"limit": 100_000, "window_s": 60}).status_code == 200
+
+
+def test_lecture_delete_of_order_98765_and_reset_brings_it_back(api, restored_seed):
+    assert api.delete("/api/orders/98765", headers=MANAGER).status_code == 204
+    assert api.get("/api/orders/98765", headers=READER).status_code == 404
+    assert api.post("/admin/reset").status_code == 200
+    assert api.get("/api/orders/98765", headers=READER).json()["customer_id"] == 67890
