@@ -143,7 +143,19 @@ def _code(status: int) -> str:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's template (``/api/users/{user_id}``), never the raw path: bounded labels."""
+    """The matched route's full template (``/api/v2/users/{user_id}``), never the raw path: bounded labels.
+
+    A route included with a prefix knows only its own part of the path, so the
+    prefix is recovered as the part of the request path in front of what it matched.
+    """
     route = scope.get("route")
-    template = getattr(route, "path", None)
-    return template or "<unmatched>"
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not template:
+        return "<unmatched>"
+    regex = getattr(route, "path_regex", None)
+    path = scope.get("path", "")
+    if regex is not None and not regex.fullmatch(path):
+        for i in range(1, len(path)):
+            if path[i] == "/" and regex.fullmatch(path[i:]):
+                return path[:i] + template
+    return template

@@ -32,6 +32,13 @@ def test_metrics_count_requests_by_route_template(toy_url):
     assert "http_request_duration_seconds_bucket" in text
 
 
+def test_metrics_label_a_prefixed_route_with_its_full_template(toy_url):
+    requests.get(f"{toy_url}/api/v2/echo/7")
+    text = requests.get(f"{toy_url}/metrics").text
+    assert 'route="/api/v2/echo/{n}",status="200"' in text
+    assert 'route="/echo/{n}"' not in text
+
+
 def test_chaos_down_answers_503_everywhere_but_admin(toy_url):
     assert requests.put(f"{toy_url}/admin/chaos", json={"down": True}).status_code == 200
     try:

@@ -56,4 +56,14 @@ def crash() -> None:
     raise RuntimeError("secret database password leaked in a stack trace")
 
 
+versioned = APIRouter()
+
+
+@versioned.get("/echo/{n}")
+def echo(n: int) -> dict:
+    """Echo a number (mounted under /api/v2, to test route labels of prefixed routers)."""
+    return {"n": n}
+
+
 app = create_app("toy", title="Toy", settings=settings, routers=[router], reset=db.reset)
+app.include_router(versioned, prefix="/api/v2")
