@@ -2,6 +2,7 @@
 import json
 import logging
 
+from labkit.procs import wait_until
 from labservices.common.context import request_id_var
 from labservices.common.logs import JsonFormatter
 
@@ -27,7 +28,13 @@ def test_service_log_file_has_one_json_access_line_per_request(toy_url, tmp_path
     rid = "log-check-1"
     requests.get(f"{toy_url}/api/notes", headers={"X-Request-ID": rid})
     logs = {p.resolve() for p in tmp_path_factory.getbasetemp().glob("toy*/toy.log")}
-    lines = [json.loads(l) for p in logs for l in p.read_text().splitlines() if l.startswith("{")]
-    access = [l for l in lines if l.get("request_id") == rid and l["logger"] == "labservices.access"]
+
+    def access_lines() -> list[dict]:
+        lines = [json.loads(l) for p in logs for l in p.read_text().splitlines() if l.startswith("{")]
+        return [l for l in lines if l.get("request_id") == rid and l["logger"] == "labservices.access"]
+
+    # The access line is written just after the response is sent: wait for it to land.
+    wait_until(lambda: access_lines(), timeout=5)
+    access = access_lines()
     assert len(access) == 1
     assert access[0]["status"] == 200 and access[0]["route"] == "/api/notes"
