@@ -11,7 +11,7 @@ import requests
 
 from labkit import cli
 from labkit.components import ServiceSpec
-from labkit.procs import alive, free_port
+from labkit.procs import alive, free_port, wait_until
 from labkit.stack import Stack, StackError
 
 TOY = ServiceSpec(name="toy", app="tests.common.toyapp:app", env_prefix="TOY_", teaches="tests")
@@ -110,7 +110,8 @@ def test_reset_on_a_stopped_stack_says_to_start_it(toy_stack):
 def test_logs_hold_the_service_output(toy_stack):
     toy_stack.up()
     requests.get(TOY.address + "/api/notes", headers={"X-Request-ID": "logs-test"})
-    assert '"request_id": "logs-test"' in toy_stack.tail("toy", 200)
+    # The access line is written just after the response is sent: wait for it to land.
+    assert wait_until(lambda: '"request_id": "logs-test"' in toy_stack.tail("toy", 200), timeout=5)
 
 
 def test_cli_status_json_gives_each_url(toy_stack, capsys, monkeypatch):
