@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from . import config
+from .brokers import KAFKA, RABBITMQ
 from .procs import http_ok
 
 
@@ -71,7 +72,10 @@ class ServiceSpec:
         return {"url": self.address}
 
 
-COMPONENTS: list[ServiceSpec] = [
+# Brokers first: they take longest to start, and services may publish to them.
+COMPONENTS: list = [
+    RABBITMQ,
+    KAFKA,
     ServiceSpec(
         name="shop",
         app="labservices.shop.main:app",

@@ -22,7 +22,7 @@ HOST = "127.0.0.1"
 # The brokers speak their own protocols, so their addresses are not http URLs:
 # LAB_AMQP_URL (amqp://...), LAB_RABBITMQ_MANAGEMENT_URL (its HTTP API) and
 # LAB_KAFKA_BOOTSTRAP (host:port, as Kafka clients take it).
-DEFAULT_AMQP_URL = f"amqp://guest:guest@{HOST}:5672/%2F"
+DEFAULT_AMQP_URL = f"amqp://guest:guest@{HOST}:5672"  # no path: the default vhost "/"
 DEFAULT_RABBITMQ_MANAGEMENT_PORT = 15672
 DEFAULT_KAFKA_BOOTSTRAP = f"{HOST}:9092"
 

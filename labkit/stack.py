@@ -144,7 +144,8 @@ class Stack:
         if wait_until(lambda: not port_open("127.0.0.1", port), timeout=2.0):
             return
         owner = comp.identify() if hasattr(comp, "identify") else None
-        hint = f"set {components_mod.config.env_name(comp.name)} to another address" if comp.kind == "service" else ""
+        env = getattr(comp, "address_env", None) or components_mod.config.env_name(comp.name)  # brokers name their own
+        hint = f"set {env} to another address"
         if owner == comp.name:
             raise StackError(
                 f"{comp.name}: a {comp.name} service that this lab did not start already answers on port {port}. "

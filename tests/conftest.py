@@ -68,7 +68,20 @@ def toy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def lab_stack(tmp_path_factory: pytest.TempPathFactory):
+def lab_brokers(tmp_path_factory: pytest.TempPathFactory):
+    """Real RabbitMQ and Kafka, started by `Stack.up()` on free ports (tests/brokers/session.py).
+
+    Their addresses go into ``os.environ`` (LAB_AMQP_URL, LAB_KAFKA_BOOTSTRAP, ...);
+    ``lab_stack`` shares them: it runs in the same state folder, where they are already up.
+    """
+    from tests.brokers.session import running_brokers
+
+    with running_brokers(tmp_path_factory.mktemp("lab-home")) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def lab_stack(lab_brokers):
     """The whole lab stack, started by `Stack.up()` on free ports in a fresh state folder.
 
     Addresses go into ``os.environ`` (``LAB_<NAME>_URL``), so notebook kernels started
@@ -76,7 +89,7 @@ def lab_stack(tmp_path_factory: pytest.TempPathFactory):
     """
     from labkit.stack import Stack
 
-    home = tmp_path_factory.mktemp("lab-home")
+    home = lab_brokers.home
     saved = dict(os.environ)
     for comp in components.COMPONENTS:
         if comp.kind == "service":
