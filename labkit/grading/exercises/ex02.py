@@ -98,7 +98,7 @@ def check_error_envelope(ctx: Context) -> None:
 
 def _refusals(ctx: Context) -> float:
     text = api(ctx, "GET", "/metrics").text
-    return sum(float(m) for m in re.findall(r'^http_requests_total\{[^}]*route="/weather"[^}]*status="429"[^}]*\} (\S+)',
+    return sum(float(m) for m in re.findall(r'^http_requests_total\{[^}]*route="/api(?:/v[12])?/weather"[^}]*status="429"[^}]*\} (\S+)',
                                              text, re.MULTILINE))
 
 
