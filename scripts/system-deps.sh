@@ -6,9 +6,17 @@ set -euo pipefail
 
 want=()
 case "${1:-test}" in
-  test) command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose) ;;
+  test)
+    command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
+    # The broker tests run Apache Kafka (Java 17+, its jars through Maven) and RabbitMQ (below).
+    command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
+    command -v mvn >/dev/null 2>&1 || want+=(maven)
+    ;;
   *) echo "usage: $0 test" >&2; exit 2 ;;
 esac
+
+# RabbitMQ has a script of its own: Debian's package would start a system node on install.
+"$(dirname "$0")/brokers/install-rabbitmq.sh" || true
 
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

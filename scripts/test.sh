@@ -7,6 +7,7 @@ scripts/setup.sh
 scripts/system-deps.sh test
 VENV=${LAB_VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
+scripts/brokers/fetch-kafka.sh >/dev/null || echo "test: Kafka's jars could not be fetched; the Apache Kafka tests will say why" >&2
 
 if lab release --help >/dev/null 2>&1; then
   echo "test: checking exercises/ is generated from solutions/" >&2

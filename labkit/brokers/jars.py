@@ -8,7 +8,7 @@ log says why it stopped) and copies the jars into a cache shared by every state 
 
 which is laid out like a Kafka release's ``libs/``, so both are run the same way.
 
-    python -m labkit.brokers.jars        # fetch now (scripts/brokers/fetch-kafka.sh)
+    scripts/brokers/fetch-kafka.sh       # fetch now, with progress; prints the libs folder
 """
 from __future__ import annotations
 
@@ -153,7 +153,3 @@ def main() -> int:
         return 1
     print(libs)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
