@@ -213,15 +213,20 @@ class Stack:
         return out
 
     def reset(self, progress: Progress | None = None) -> list[str]:
-        """Restore every running component's seed data."""
+        """Restore the seed data of every running component; name the ones that are not running."""
         say = progress or (lambda _msg: None)
-        done = []
+        done, down = [], []
         for comp in self.components:
             if not comp.ready():
-                raise StackError(f"{comp.name} is not running at {comp.address}; start the stack with `lab up` first.")
+                down.append(comp.name)
+                say(f"{comp.name}: not running, skipped")
+                continue
             comp.reset()
             done.append(comp.name)
             say(f"{comp.name}: seed data restored")
+        if down:
+            raise StackError(f"{', '.join(down)} not running, so not reset (the others were: {', '.join(done) or 'none'}). "
+                             "Start the stack with `lab up`, then run `lab reset` again.")
         return done
 
     def tail(self, name: str, lines: int = 50) -> str:
