@@ -23,7 +23,8 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
 def status_table(statuses) -> str:
     rows = [
         [s.name, s.url, HEALTH_MARKS.get(s.health, s.health), s.pid or "-",
-         f"{s.rss_mb:.0f} MB" if s.rss_mb else "-", s.note]
+         f"{s.rss_mb:.0f} MB" if s.rss_mb else "-",
+         "; ".join(filter(None, [s.details.get("implementation"), s.note]))]  # which broker runs (Kafka or Tansu)
         for s in statuses
     ]
     return format_table(rows, ["SERVICE", "URL", "HEALTH", "PID", "MEMORY", "NOTE"])
