@@ -31,6 +31,8 @@ import types
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 38, 24, 28
@@ -38,7 +40,6 @@ PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 3
 SECURE_ALL_BITS = 0x2F
 SYS_MOUNT_SETATTR = 442  # x86_64 and aarch64 alike
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
-NOBODY = 65534
 
 TRUNCATED_MARK = "\n[lab: output truncated]\n"
 
@@ -144,6 +145,98 @@ def _drop_capabilities(libc) -> bool:
     return libc.capset(ctypes.byref(header), data) == 0
 
 
+def _loopback_up() -> bool:
+    """Bring up ``lo`` in a new network namespace (it starts down)."""
+    import fcntl
+    import socket
+    import struct
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            ifreq = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq))[1]
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        return True
+    except OSError:
+        return False
+
+
+def _splice(a, b) -> None:
+    """Copy bytes both ways between two sockets until both sides are done, then close them."""
+    import socket
+
+    left = [2]
+    lock = threading.Lock()
+
+    def one(src, dst) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                a.close()
+                b.close()
+
+    threading.Thread(target=one, args=(a, b), daemon=True).start()
+    threading.Thread(target=one, args=(b, a), daemon=True).start()
+
+
+def bridge_services(services: dict, fd: int) -> None:
+    """In our own network namespace: listen where each service's address says and tunnel to the grader.
+
+    Each connection the student's code opens is matched with one the grader opens to
+    the real service and hands over (a file descriptor over a Unix socket), so the
+    sandbox reaches its own services and nothing else on the machine.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    ctl = socket.socket(fileno=fd)
+    lock = threading.Lock()
+
+    def accept(listener, name: str) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with lock:
+                    ctl.send(name.encode())
+                    _, fds, _, _ = socket.recv_fds(ctl, 16, 1)
+            except OSError:
+                conn.close()
+                continue
+            if not fds:
+                conn.close()
+                continue
+            upstream = socket.socket(fileno=fds[0])
+            upstream.setblocking(True)
+            for sock in (conn, upstream):  # a relay must not add Nagle's delay to every small write
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _splice(conn, upstream)
+
+    for name, address in services.items():
+        parts = urlsplit(address)
+        if parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+            continue
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", parts.port))
+        listener.listen(64)
+        threading.Thread(target=accept, args=(listener, name), daemon=True, name=f"lab-bridge-{name}").start()
+
+
 def _relay(pid: int, channel: Channel) -> None:
     """Outside the new PID namespace: wait for the sandboxed process and report how it ended."""
     channel.send({"event": "pid", "pid": pid})
@@ -172,8 +265,10 @@ def isolate(cfg: dict, channel: Channel) -> str:
     root = os.geteuid() == 0
     uid, gid = os.geteuid(), os.getegid()
     flags = CLONE_NEWNS | CLONE_NEWPID | (0 if root else CLONE_NEWUSER)
+    if cfg.get("bridge_fd") is not None:
+        flags |= CLONE_NEWNET
     if libc.unshare(flags) != 0:
-        return _drop_to_nobody() if root else "none"
+        return "none"
     if not root:
         try:
             with open("/proc/self/setgroups", "w") as f:
@@ -189,6 +284,8 @@ def isolate(cfg: dict, channel: Channel) -> str:
         _relay(pid, channel)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     parts = ["namespaces"]
+    if flags & CLONE_NEWNET and _loopback_up():
+        parts.append("own network")
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     for path in cfg.get("hide", []):
         if os.path.isdir(path):
@@ -208,16 +305,6 @@ def isolate(cfg: dict, channel: Channel) -> str:
     if _drop_capabilities(libc):
         parts.append("no capabilities")
     return "+".join(parts)
-
-
-def _drop_to_nobody() -> str:
-    try:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-        return "nobody"
-    except OSError:
-        return "none"
 
 
 def limit(cfg: dict) -> None:
@@ -319,8 +406,8 @@ def invoke(fn, args: list, kwargs: dict) -> dict:
                 "message": " ".join(repr(value).split())[:200]}
 
 
-def serve_loop(namespace: dict, channel: Channel) -> None:
-    servers = {}
+def serve_loop(namespace: dict, channel: Channel, app_fd: int | None = None) -> None:
+    servers = {"__app_fd__": app_fd}
     while True:
         request = channel.receive()
         if request is None or request.get("op") == "bye":
@@ -341,7 +428,12 @@ def answer(request: dict, namespace: dict, servers: dict) -> dict:
             if name not in servers:
                 from labkit.grading.appserver import AppServer
 
-                servers[name] = AppServer(namespace[name]).start()
+                sock = None
+                if servers.get("__app_fd__") is not None:  # the grader's listening socket, once
+                    import socket
+
+                    sock = socket.socket(fileno=servers.pop("__app_fd__"))
+                servers[name] = AppServer(namespace[name], sock=sock).start()
             return {"ok": True, "url": servers[name].url}
         except BaseException as exc:  # noqa: BLE001
             return {"ok": False, **describe_error(exc)}
@@ -354,6 +446,8 @@ def main(argv: list[str]) -> None:
     if cfg is None:
         return
     level = isolate(cfg, channel)
+    if "own network" in level:
+        bridge_services(cfg.get("services", {}), cfg["bridge_fd"])
     os.chdir(cfg["workdir"])
     limit(cfg)
     flags: dict = {}
@@ -371,7 +465,7 @@ def main(argv: list[str]) -> None:
     run_cells(cfg["cells"], namespace, channel)
     names = sorted(k for k, v in namespace.items() if not k.startswith("_"))
     channel.send({"event": "ready", "names": names, "truncated": bool(flags.get("truncated"))})
-    serve_loop(namespace, channel)
+    serve_loop(namespace, channel, cfg.get("app_fd"))
     os._exit(0)  # never wait for threads the student's code left behind
 
 

@@ -17,6 +17,7 @@ import queue
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from labkit import config
 
@@ -110,6 +112,8 @@ class SandboxStudent:
         self._killed = False
         self._workdir: str | None = None
         self._req_fd: int | None = None
+        self._bridge: socket.socket | None = None
+        self._app_url = ""
 
     # -- the Student protocol ------------------------------------------------------------
 
@@ -214,24 +218,63 @@ class SandboxStudent:
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
+        # The student's app (ex03) serves on a socket we listen on, so it answers from inside the sandbox;
+        # the bridge hands the child connections to its services when it has a network of its own.
+        app_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        app_sock.bind(("127.0.0.1", 0))
+        app_sock.listen(64)
+        self._app_url = f"http://127.0.0.1:{app_sock.getsockname()[1]}"
+        bridge, bridge_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        child_fds = (req_r, rep_w, app_sock.fileno(), bridge_child.fileno())
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "labkit.grading.child", str(req_r), str(rep_w)],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(req_r, rep_w),
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=child_fds,
                 env=sandbox_env(self.services, self._workdir), cwd=self._workdir, start_new_session=True,
             )
         finally:
             for fd in (req_r, rep_w, out_w):
                 os.close(fd)
+            app_sock.close()
+            bridge_child.close()
         self._req_fd = req_w
+        self._bridge = bridge
         threading.Thread(target=self._read_replies, args=(rep_r, self._replies), daemon=True).start()
         threading.Thread(target=self._read_output, args=(out_r,), daemon=True).start()
+        threading.Thread(target=self._serve_bridge, args=(bridge,), daemon=True).start()
         cells = [c for c in self.cells if c["index"] not in self.skip]
         self._send({
             "cells": cells, "workdir": self._workdir, "hide": self.hide, "isolate": self.isolate,
             "memory_mb": self.limits.memory_mb, "cpu_seconds": int(self.limits.timeout) + 5,
-            "output_bytes": self.limits.output_kb * 1024,
+            "output_bytes": self.limits.output_kb * 1024, "services": self.services,
+            "app_fd": child_fds[2], "bridge_fd": child_fds[3] if self.isolate else None,
         })
+
+    def _serve_bridge(self, bridge: socket.socket) -> None:
+        """Open a connection to a service each time the sandbox asks, and hand it over."""
+        while True:
+            try:
+                name = bridge.recv(64).decode()
+            except OSError:
+                return
+            if not name:
+                return
+            address = urlsplit(self.services.get(name, ""))
+            try:
+                conn = socket.create_connection((address.hostname, address.port), timeout=5)
+                conn.setblocking(True)  # the timeout made the descriptor non-blocking; the child expects blocking
+            except (OSError, TypeError):
+                try:
+                    bridge.send(b"no")
+                except OSError:
+                    return
+                continue
+            try:
+                socket.send_fds(bridge, [b"ok"], [conn.fileno()])
+            except OSError:
+                return
+            finally:
+                conn.close()
 
     def _start_and_load(self) -> str:
         """Start a child and run the cells: "ok", "retry" (a cell killed it; skip that one) or "fail"."""
@@ -381,6 +424,9 @@ class SandboxStudent:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self._bridge is not None:
+            self._bridge.close()
+            self._bridge = None
         if self._req_fd is not None:
             try:
                 os.close(self._req_fd)

@@ -120,3 +120,44 @@ def test_top_level_errors_are_reported_per_cell_and_later_cells_still_run():
         assert student.call("f") == 2
         assert student.status() == "error"
         assert student.notes() == ["Cell 2 raised ValueError: bad."]
+
+
+def test_sandbox_reaches_its_own_services_and_no_other_port():
+    import http.server
+    import socketserver
+    import threading
+
+    from labkit.procs import free_port
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args):
+            pass
+
+    servers = []
+    for _ in range(2):  # "ours" is the submission's shop; "theirs" stands for another worker's
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), Hello)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    ours, theirs = (s.server_address[1] for s in servers)
+    code = ("import urllib.request\n"
+            "def fetch(port):\n"
+            "    try:\n"
+            "        return urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=3).read().decode()\n"
+            "    except OSError as exc:\n"
+            "        return type(exc).__name__\n")
+    try:
+        with SandboxStudent([{"index": 1, "source": code}], services={"shop": f"http://127.0.0.1:{ours}"},
+                            limits=Limits(step_timeout=8)) as student:
+            assert student.call("fetch", ours) == "hello"
+            if "own network" not in student.isolation:
+                pytest.skip(f"no network namespace here (isolation: {student.isolation!r})")
+            assert student.call("fetch", theirs) == "URLError"  # connection refused: not in its network
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
