@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import traceback
+import time
 import types
 
 CLONE_NEWNS = 0x00020000
@@ -44,8 +45,11 @@ AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 TRUNCATED_MARK = "\n[lab: output truncated]\n"
 
 
+FORKED = threading.Event()  # set in a process the student's code forked from this one
+
+
 class Channel:
-    """JSON lines over the two pipes to the grader."""
+    """JSON lines over the two pipes to the grader (silent in forks of the student's code)."""
 
     def __init__(self, fd_in: int, fd_out: int) -> None:
         self.reader = os.fdopen(fd_in, "rb")
@@ -53,6 +57,8 @@ class Channel:
         self.lock = threading.Lock()
 
     def send(self, message: dict) -> None:
+        if FORKED.is_set():
+            return
         data = (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
         with self.lock:
             view = memoryview(data)
@@ -376,14 +382,33 @@ def describe_error(exc: BaseException) -> dict:
 def run_cells(cells: list[dict], namespace: dict, channel: Channel) -> None:
     for cell in cells:
         index = cell["index"]
+        end_strays()
         channel.send({"event": "cell_start", "index": index})
         try:
             code = compile(strip_magics(without_check_calls(cell["source"])), f"<cell {index}>", "exec")
             exec(code, namespace)
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the batch decides what it means
+            if FORKED.is_set():
+                os._exit(1)
             channel.send({"event": "cell_done", "index": index, "ok": False, "error": describe_error(exc)})
             continue
+        if FORKED.is_set():  # a copy the student's code forked: it must not go on as a sandbox
+            os._exit(0)
         channel.send({"event": "cell_done", "index": index, "ok": True})
+
+
+def end_strays() -> None:
+    """As PID 1 of our own namespace, stop every process a cell left behind (a fork bomb's included)."""
+    if os.getpid() != 1:
+        return  # without a PID namespace, kill(-1) would reach far beyond this sandbox
+    for _ in range(20):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except OSError:
+            return
+        time.sleep(0.01)
 
 
 def jsonable(value):
@@ -456,6 +481,10 @@ def main(argv: list[str]) -> None:
     sys.stderr = CappedStream(2, budget, flags)
     sys.stdin = open(os.devnull)
     sys.argv = ["notebook"]
+    os.register_at_fork(after_in_child=FORKED.set)
+    # We may be PID 1 of our namespace: let the kernel reap whatever the student's code forks,
+    # or zombies would use up the process limit (subprocess copes: returncode becomes 0).
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     channel.send({"event": "started", "isolation": level})
     # The student's own __main__, as in a kernel: pydantic and dataclasses look names up there.
     module = types.ModuleType("__main__")
@@ -463,6 +492,7 @@ def main(argv: list[str]) -> None:
     namespace = module.__dict__
     namespace["__builtins__"] = builtins
     run_cells(cfg["cells"], namespace, channel)
+    end_strays()
     names = sorted(k for k, v in namespace.items() if not k.startswith("_"))
     channel.send({"event": "ready", "names": names, "truncated": bool(flags.get("truncated"))})
     serve_loop(namespace, channel, cfg.get("app_fd"))

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the labkit p
 # Statuses from worst to mildest; a submission shows the worst it earned.
 STATUSES = ("invalid", "timeout", "memory_limit", "crashed", "exited", "error", "output_truncated", "missing", "ok")
 _TIMEOUT = object()
+PIDS_MAX = 64  # processes and threads of one submission (uvicorn and requests need a handful)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,84 @@ def sandbox_env(services: dict[str, str], workdir: str) -> dict[str, str]:
     return env
 
 
+class ControlGroup:
+    """Best effort: a cgroup capping a submission's processes (a fork bomb) and their memory together.
+
+    Uses cgroup v2 where its controllers are enabled, else v1's ``pids`` and ``memory``
+    hierarchies; silently does nothing where the grader may not create cgroups. The
+    child is put in before it runs any student code; everything it forks stays in.
+    """
+
+    V1 = {"pids": ("pids.max", "{pids}"), "memory": ("memory.limit_in_bytes", "{memory}")}
+    V2 = {"pids.max": "{pids}", "memory.max": "{memory}"}
+
+    def __init__(self, pids: int, memory_bytes: int) -> None:
+        self.dirs: list[Path] = []
+        values = {"pids": str(pids), "memory": str(memory_bytes)}
+        name = f"lab-grade-{os.getpid()}-{secrets.token_hex(4)}"
+        unified = Path("/sys/fs/cgroup")
+        try:
+            if (unified / "cgroup.controllers").exists():
+                here = unified / self._own("").lstrip("/")
+                enabled = (here / "cgroup.subtree_control").read_text().split()
+                if "pids" in enabled or "memory" in enabled:
+                    d = here / name
+                    d.mkdir()
+                    self.dirs.append(d)
+                    for file, value in self.V2.items():
+                        if file.split(".")[0] in enabled:
+                            (d / file).write_text(value.format(**values))
+                return
+            for controller, (file, value) in self.V1.items():
+                base = unified / controller
+                if not base.is_dir():
+                    continue
+                d = base / self._own(controller).lstrip("/") / name
+                d.mkdir()
+                self.dirs.append(d)
+                (d / file).write_text(value.format(**values))
+        except OSError:
+            pass  # not ours to configure here: rlimits and timeouts still apply
+
+    @staticmethod
+    def _own(controller: str) -> str:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, names, path = line.split(":", 2)
+            if (controller and controller in names.split(",")) or (not controller and names == ""):
+                return path
+        return "/"
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs:
+            try:
+                (d / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        """Delete the cgroups once their (killed) processes are gone; in the background if that takes a while."""
+        dirs, self.dirs = self.dirs, []
+        if dirs and not self._rmdir(dirs, tries=10):
+            threading.Thread(target=self._rmdir, args=(dirs, 500), daemon=True).start()
+
+    @staticmethod
+    def _rmdir(dirs: list[Path], tries: int) -> bool:
+        left = list(dirs)
+        for _ in range(tries):
+            for d in list(left):
+                try:
+                    d.rmdir()
+                    left.remove(d)
+                except FileNotFoundError:
+                    left.remove(d)
+                except OSError:  # processes still leaving
+                    pass
+            if not left:
+                return True
+            time.sleep(0.02)
+        return False
+
+
 class SandboxStudent:
     """A submission's code running in a sandboxed child process; see the module docstring."""
 
@@ -113,6 +192,7 @@ class SandboxStudent:
         self._workdir: str | None = None
         self._req_fd: int | None = None
         self._bridge: socket.socket | None = None
+        self._cgroup: ControlGroup | None = None
         self._app_url = ""
 
     # -- the Student protocol ------------------------------------------------------------
@@ -158,6 +238,9 @@ class SandboxStudent:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -239,6 +322,9 @@ class SandboxStudent:
             bridge_child.close()
         self._req_fd = req_w
         self._bridge = bridge
+        if self._cgroup is None:
+            self._cgroup = ControlGroup(pids=PIDS_MAX, memory_bytes=self.limits.memory_mb * 2**20)
+        self._cgroup.add(self._proc.pid)  # before it reads its config: no student code has run yet
         threading.Thread(target=self._read_replies, args=(rep_r, self._replies), daemon=True).start()
         threading.Thread(target=self._read_output, args=(out_r,), daemon=True).start()
         threading.Thread(target=self._serve_bridge, args=(bridge,), daemon=True).start()
@@ -305,7 +391,7 @@ class SandboxStudent:
                 return "retry"
             event = msg.get("event")
             if event == "started":
-                self.isolation = msg.get("isolation", "")
+                self.isolation = msg.get("isolation", "") + ("+cgroup" if self._cgroup and self._cgroup.dirs else "")
             elif event == "cell_start":
                 current = msg["index"]
             elif event == "cell_done":
