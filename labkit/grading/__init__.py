@@ -12,6 +12,7 @@ Modules, one concept each:
 - ``notebook``: reading notebooks: code cells, exercise ids, outputs.
 - ``release``: writes ``exercises/`` (starters) from ``solutions/``.
 - ``batch`` / ``gradebook`` / ``progress``: ``lab grade`` and what it writes.
+- ``services``: the private shop each grading worker resets before every submission.
 - ``commands``: the ``lab grade`` and ``lab release`` argument parsers.
 
 This package stays cheap to import: the sandboxed child imports it before the student's code runs.

@@ -9,6 +9,7 @@ it earned; nothing it does reaches the other submissions or the results.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -222,9 +223,12 @@ def grade(submissions: Path, out: Path, *, checks: Path | None = None, only: lis
         raise BatchError(f"None of the notebooks in {submissions} answers a known exercise "
                          f"({', '.join(exercises)}). Check their names or metadata.")
     # The sandbox hides what a submission must not see: the others' work, the results, the hidden checks.
-    hide = [str(submissions if submissions.is_dir() else submissions.parent), str(out)]
+    hide = [submissions if submissions.is_dir() else submissions.parent, out]
     if checks is not None:
-        hide.append(str(Path(checks).resolve()))
+        hide.append(Path(checks).resolve())
+    # Never hide what the sandbox itself needs: the labkit package and the Python installation.
+    needed = [Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    hide = [str(h) for h in hide if not any(h == n or h in n.parents for n in needed)]
     out.mkdir(parents=True, exist_ok=True)
     bar = progress if progress is not None else Progress(len(subs), enabled=False)
     max_total = sum(e.points for e in used.values())

@@ -98,8 +98,7 @@ class Exercise:
 
 def short(value: Any, limit: int = 160) -> str:
     """A value as one short line, for the expected/seen columns."""
-    text = repr(value) if not isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
+    text = " ".join(repr(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
