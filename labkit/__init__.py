@@ -6,12 +6,15 @@ In a notebook::
     status()                                   # what runs where
     resp = requests.get(url("shop") + "/api/users/12345")
     show(resp)                                 # status, headers, pretty JSON
+
+The brokers: ``amqp_url()`` for pika, ``kafka_bootstrap()`` for kafka-python; queue depths,
+a live depth chart and more in :mod:`labkit.brokers`.
 """
 from __future__ import annotations
 
-from .config import url
+from .config import amqp_url, kafka_bootstrap, url
 
-__all__ = ["url", "show", "explorer", "status", "check"]
+__all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "check"]
 
 
 def show(resp):

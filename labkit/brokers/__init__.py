@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..config import amqp_url, kafka_bootstrap, rabbitmq_management_url as management_url
 from .kafka import KafkaSpec
 from .rabbitmq import RabbitMQSpec
-from .tools import fresh_name, kafka_implementation, queue_depth, restart, wait_for_depth, watch_queues
+from .tools import fresh_name, kafka_implementation, new_topic, queue_depth, restart, wait_for_depth, watch_queues
 
 RABBITMQ = RabbitMQSpec()
 KAFKA = KafkaSpec()
@@ -25,5 +25,5 @@ KAFKA = KafkaSpec()
 __all__ = [
     "RABBITMQ", "KAFKA", "RabbitMQSpec", "KafkaSpec",
     "amqp_url", "management_url", "kafka_bootstrap",
-    "queue_depth", "wait_for_depth", "watch_queues", "fresh_name", "kafka_implementation", "restart",
+    "queue_depth", "wait_for_depth", "watch_queues", "fresh_name", "new_topic", "kafka_implementation", "restart",
 ]
