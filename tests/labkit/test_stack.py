@@ -43,6 +43,7 @@ def test_up_is_idempotent(toy_stack):
 def test_up_recovers_from_a_crash(toy_stack):
     [first] = toy_stack.up()
     os.kill(first.pid, signal.SIGKILL)
+    assert wait_until(lambda: not alive(first.pid), timeout=5)  # the crash has happened
     toy_stack.up()  # must not trust the stale pid
     [again] = toy_stack.status()
     assert again.health == "healthy" and again.pid != first.pid

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import os
 import re
 import shutil
 import subprocess
