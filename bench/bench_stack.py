@@ -26,8 +26,8 @@ BUDGET_SECONDS = 3.0
 BUDGET_RSS_MB = 150.0
 
 
-def one_run(home: Path) -> tuple[float, dict[str, float]]:
-    stack = Stack(home=home)
+def one_run(home: Path, comps: list) -> tuple[float, dict[str, float]]:
+    stack = Stack(home=home, components=comps)
     started = time.perf_counter()
     try:
         statuses = stack.up(timeout=60)
@@ -43,9 +43,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--kind", choices=["service", "broker"], help="only components of this kind")
     args = parser.parse_args()
+    comps = [c for c in components.COMPONENTS if args.kind in (None, c.kind)]
 
-    for comp in components.COMPONENTS:
+    for comp in comps:
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
 
@@ -53,7 +55,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             home = Path(tmp) / f"run{i}"  # fresh state: databases are created and seeded each time
-            elapsed, rss = one_run(home)
+            elapsed, rss = one_run(home, comps)
             times.append(elapsed)
             rss_runs.append(rss)
             print(f"run {i + 1}/{args.runs}: {elapsed:.2f} s to healthy, RSS {sum(rss.values()):.0f} MB", file=sys.stderr)
