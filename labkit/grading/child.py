@@ -3,9 +3,10 @@
 The grader starts ``python -m labkit.grading.child IN_FD OUT_FD`` per submission and
 talks to it in JSON lines over two pipes. This process first shuts itself in (its
 own mount and PID namespaces where the kernel allows: the filesystem read-only,
-the submissions and output folders hidden, a private writable work folder, and as
-``nobody`` when started by root), then sets resource limits, runs the code cells
-one by one (reporting each), and finally serves requests::
+the submissions and output folders hidden, a private writable work folder and
+``/tmp`` (what Python and labkit need from under it or a hidden folder bound back
+read-only), and as ``nobody`` when started by root), then sets resource limits,
+runs the code cells one by one (reporting each), and finally serves requests::
 
     -> {"op": "call", "name": "list_products", "args": [...], "kwargs": {...}}
     <- {"ok": true, "value": ...} | {"ok": false, "kind": "exception", ...}
@@ -35,7 +36,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REC, MS_PRIVATE = 0x4000, 0x40000
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 38, 24, 28
 # SECBIT_NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED... each with its lock bit: root gains nothing on exec.
 SECURE_ALL_BITS = 0x2F
@@ -123,14 +125,76 @@ def _mount(libc, source, target, fstype, flags, data=None) -> bool:
     return libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) == 0
 
 
-def _read_only_root(libc) -> bool:
+def _read_only(libc, path: str = "/") -> bool:
+    """Make the mount at ``path`` and every mount below it read-only."""
     class MountAttr(ctypes.Structure):
         _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
                     ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
     attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE,
+    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), AT_RECURSIVE,
                         ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def needed_paths(workdir: str) -> list[str]:
+    """Folders this process needs to go on running: Python's installation, its import path, labkit.
+
+    Both the path as written and the one its symlinks lead to, since either may be looked up.
+    The work folder is not among them: the sandbox gets a fresh, empty one.
+    """
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  os.path.dirname(sys.executable), package_root, *sys.path]
+    found: list[str] = []
+    for path in candidates:
+        if not path or not os.path.isabs(path):
+            continue  # "" (the current folder: the work folder) or a path hook's name
+        if os.path.isfile(path):  # a zip on sys.path
+            path = os.path.dirname(path)
+        if not os.path.isdir(path):
+            continue
+        for form in (os.path.normpath(path), os.path.realpath(path)):
+            if form not in found and not any(_under(form, w) for w in (workdir, os.path.realpath(workdir))):
+                found.append(form)
+    return found
+
+
+def plan_keeps(needed: list[str], covered: list[str], hide: list[str]) -> list[str]:
+    """The needed folders that sit strictly inside a covered folder, outermost first.
+
+    A folder inside another kept one comes along with it (the bind is recursive), unless
+    a hidden folder lies between them: then it must be bound again, over the hiding mount.
+    """
+    inside = [p for p in needed if any(_under(p, c) and p != c for c in covered)]
+    keeps: list[str] = []
+    for path in sorted(set(inside), key=lambda p: (p.count("/"), p)):
+        carried = any(_under(path, k) and not any(_under(h, k) and h != k and _under(path, h) for h in hide)
+                      for k in keeps)
+        if not carried:
+            keeps.append(path)
+    return keeps
+
+
+def _keep(libc, fd: int, target: str) -> bool:
+    """Bind the folder open at ``fd`` (with the mounts below it) onto ``target``, read-only."""
+    try:
+        os.makedirs(target, exist_ok=True)
+    except OSError:
+        return False
+    if not _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC):
+        return False
+    if not _read_only(libc, target):
+        # No mount_setattr: remount the top bind read-only, keeping the flags a user namespace locks.
+        locked = os.statvfs(target).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        _mount(libc, None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked)
+    if not os.statvfs(target).f_flag & os.ST_RDONLY:
+        libc.umount2(target.encode(), MNT_DETACH)  # never a writable way into the real file system
+        return False
+    return True
 
 
 def _drop_capabilities(libc) -> bool:
@@ -293,12 +357,37 @@ def isolate(cfg: dict, channel: Channel) -> str:
     if flags & CLONE_NEWNET and _loopback_up():
         parts.append("own network")
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    for path in cfg.get("hide", []):
-        if os.path.isdir(path):
-            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=000")
-    if _read_only_root(libc):
+    hide = [h for h in cfg.get("hide", []) if os.path.isdir(h)]
+    # What we need to run (the interpreter, site-packages, labkit) may sit under /tmp or a hidden
+    # folder: hold on to it now, and bind it back, read-only, once those are covered.
+    keeps = plan_keeps(needed_paths(workdir), ["/tmp", os.path.realpath("/tmp"), *hide], hide)
+    held = {}
+    for path in keeps:
+        try:
+            held[path] = os.open(path, os.O_PATH | os.O_DIRECTORY)
+        except OSError:
+            pass
+    for path in hide:
+        _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=000")
+    for path in held:  # inside a hidden folder: a way through it (searchable, not listable) while we may write
+        above = [h for h in hide if _under(path, h) and h != path]
+        if above:
+            try:
+                os.makedirs(path, exist_ok=True)
+                for h in above:
+                    os.chmod(h, 0o111)
+            except OSError:
+                pass
+    if _read_only(libc):
         parts.append("read-only fs")
     _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    # Outermost first: each bind carries the hiding mounts below it, so hidden folders stay hidden.
+    lost = [path for path, fd in held.items() if not _keep(libc, fd, path)]
+    for fd in held.values():
+        os.close(fd)
+    if any(_under(p, t) for p in lost for t in ("/tmp", os.path.realpath("/tmp"))):
+        # Without them we could not run: give up the private /tmp (the real one stays read-only).
+        libc.umount2(b"/tmp", MNT_DETACH)
     if os.path.isdir(workdir):  # not under /tmp: give it a fresh tmpfs of its own
         _mount(libc, "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     else:

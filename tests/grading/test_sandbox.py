@@ -1,8 +1,16 @@
 """The sandboxed child: calls, failures turned into data, restarts, and what it cannot reach."""
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from labkit.grading import sandbox as sandbox_module
+from labkit.grading.child import plan_keeps
 from labkit.grading.sandbox import Limits, SandboxStudent
 from labkit.grading.student import StudentError
 
@@ -161,3 +169,104 @@ def test_sandbox_reaches_its_own_services_and_no_other_port():
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+KEPT_CODE = CODE + """
+import kept_helper
+
+def value():
+    return kept_helper.VALUE
+
+def tmp_listing():
+    return sorted(os.listdir("/tmp"))
+"""
+
+
+@pytest.fixture
+def library_in(monkeypatch):
+    """A module in a fresh folder under ``parent``, on the child's ``sys.path`` (as a venv under /tmp would be)."""
+    made = []
+
+    def make(parent: str) -> Path:
+        if not os.access(parent, os.W_OK):
+            pytest.skip(f"{parent} is not writable here")
+        base = Path(tempfile.mkdtemp(prefix="lab-keep-", dir=parent))
+        made.append(base)
+        lib = base / "lib"
+        lib.mkdir()
+        (lib / "kept_helper.py").write_text("VALUE = 42\n")
+        (lib / "hidden").mkdir()
+        (lib / "hidden" / "answers.txt").write_text("secret")
+        (base / "other").mkdir()
+        env = sandbox_module.sandbox_env
+        monkeypatch.setattr(sandbox_module, "sandbox_env", lambda services, workdir: {
+            **env(services, workdir), "PYTHONPATH": f"{ROOT}{os.pathsep}{lib}"})
+        return base
+
+    yield make
+    for base in made:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _first_under_tmp(path) -> set[str]:
+    names = set()
+    for form in (os.path.normpath(str(path)), os.path.realpath(str(path))):
+        if form.startswith("/tmp/"):
+            names.add(form.split("/")[2])
+    return names
+
+
+def test_keep_plan_binds_the_outermost_needed_folders_and_again_below_a_hidden_one():
+    needed = ["/tmp", "/tmp/clone/.venv/lib", "/tmp/clone", "/tmp/clone/subs/tools", "/usr/lib/python3"]
+    covered = ["/tmp", "/tmp/clone/subs"]
+    assert plan_keeps(needed, covered, ["/tmp/clone/subs"]) == ["/tmp/clone", "/tmp/clone/subs/tools"]
+    assert plan_keeps(["/usr/lib/python3"], ["/tmp"], []) == []  # nothing under /tmp: nothing to do
+
+
+def test_what_the_child_needs_under_tmp_is_kept_read_only_and_the_rest_of_tmp_stays_private(library_in):
+    base = library_in("/tmp")
+    lib, hidden = base / "lib", base / "lib" / "hidden"
+    marker = base.with_name(base.name + "-not-for-the-sandbox")
+    marker.write_text("x")
+    scratch = f"/tmp/{base.name}-scratch"
+    try:
+        with SandboxStudent([{"index": 1, "source": KEPT_CODE}], services={},
+                            limits=Limits(step_timeout=5, timeout=30), hide=[str(hidden)]) as student:
+            if "namespaces" not in student.isolation:
+                pytest.skip(f"this kernel does not allow mount namespaces (isolation: {student.isolation!r})")
+            assert student.call("value") == 42  # the folder on its sys.path is still there
+            assert student.status() == "ok", student.notes()
+            # Its /tmp holds only what it needs (this folder, Python, the lab) and its work folder.
+            allowed = {base.name, Path(student._workdir).name}
+            for needed in (ROOT, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
+                allowed |= _first_under_tmp(needed)
+            listing = student.call("tmp_listing")
+            assert marker.name not in listing
+            assert set(listing) <= allowed, set(listing) - allowed
+            assert student.call("try_read", str(base)) == ["lib"]
+            assert student.call("try_read", str(base / "other")) == "FileNotFoundError"
+            # A hidden folder inside a kept one stays hidden.
+            assert student.call("try_read", str(hidden)) in ("PermissionError", [])
+            # Kept means read-only; the rest of /tmp is its own to write.
+            assert student.call("try_write", str(lib / "planted.py")) == "OSError"
+            assert student.call("try_write", scratch) == "written"
+        assert not (lib / "planted.py").exists()
+        assert not os.path.exists(scratch)
+        assert (hidden / "answers.txt").read_text() == "secret"
+    finally:
+        marker.unlink()
+
+
+def test_what_the_child_needs_inside_a_hidden_folder_is_kept_and_nothing_else_there(library_in):
+    base = library_in("/var/tmp")
+    lib = base / "lib"
+    with SandboxStudent([{"index": 1, "source": KEPT_CODE}], services={},
+                        limits=Limits(step_timeout=5, timeout=30), hide=[str(base)]) as student:
+        if "namespaces" not in student.isolation:
+            pytest.skip(f"this kernel does not allow mount namespaces (isolation: {student.isolation!r})")
+        assert student.call("value") == 42
+        assert student.call("try_read", str(base)) == "PermissionError"
+        assert student.call("try_read", str(base / "other")) in ("PermissionError", "FileNotFoundError")
+        assert "kept_helper.py" in student.call("try_read", str(lib))
+        assert student.call("try_write", str(lib / "planted.py")) == "OSError"
+    assert not (lib / "planted.py").exists()
