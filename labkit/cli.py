@@ -96,6 +96,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     argv = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "--ip", args.ip, "--port", str(args.port)]
     if args.no_browser:
         argv.append("--no-browser")
+    if os.geteuid() == 0:
+        argv.append("--allow-root")  # containers and CI machines often run as root
     first = ROOT / "notebooks" / "00-start-here.ipynb"
     if first.exists():
         argv.append(str(first.relative_to(ROOT)))
