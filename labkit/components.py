@@ -83,6 +83,20 @@ COMPONENTS: list = [
         teaches="REST: methods, status codes, pagination, auth (API key, Basic, OAuth2/JWT), errors, versions",
         notebooks="00, 01, 02; ex01, ex02",
     ),
+    ServiceSpec(
+        name="payments",
+        app="labservices.payments.main:app",
+        env_prefix="PAYMENTS_",
+        teaches="Webhooks: signed deliveries (HMAC, Standard Webhooks), retries on a schedule, idempotency",
+        notebooks="03; ex04, ex05",
+    ),
+    ServiceSpec(
+        name="inspector",
+        app="labservices.inspector.main:app",
+        env_prefix="INSPECTOR_",
+        teaches="Webhooks: a local webhook.site to capture, answer and replay requests",
+        notebooks="03",
+    ),
 ]
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 # Default loopback ports of the local stack. Change them with LAB_<NAME>_URL.
 DEFAULT_PORTS: dict[str, int] = {
     "shop": 8001,
+    "payments": 8002,
+    "inspector": 8003,
 }
 
 HOST = "127.0.0.1"
