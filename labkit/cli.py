@@ -88,22 +88,30 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_start(args: argparse.Namespace) -> int:
-    cmd_up(args)
-    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    if not jupyter:
-        raise StackError("JupyterLab is not installed in this environment; run `make setup` (or `pip install -e .`).")
-    argv = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "--ip", args.ip, "--port", str(args.port)]
-    if args.no_browser:
+def jupyter_command(jupyter: str, ip: str, port: int, no_browser: bool) -> list[str]:
+    """The JupyterLab command `lab start` runs: rooted at the repository, opening notebook 00."""
+    argv = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "--ip", ip, "--port", str(port),
+            # The packaging folder is noise in a student's file browser.
+            "--ContentsManager.hide_globs=['__pycache__', '*.pyc', '*.egg-info', '.ipynb_checkpoints', '.venv']"]
+    if no_browser:
         argv.append("--no-browser")
     if os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI machines often run as root
     first = ROOT / "notebooks" / "00-start-here.ipynb"
     if first.exists():
-        argv.append(str(first.relative_to(ROOT)))
+        # The printed URL and the browser both open the first notebook, not the launcher.
+        argv.append(f"--ServerApp.default_url=/lab/tree/{first.relative_to(ROOT).as_posix()}")
+    return argv
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if not jupyter:
+        raise StackError("JupyterLab is not installed in this environment; run `make setup` (or `pip install -e .`).")
+    cmd_up(args)
     print("Opening JupyterLab; the stack keeps running after you close it (`lab down` stops it).", file=sys.stderr)
     os.chdir(ROOT)
-    os.execv(jupyter, argv)
+    os.execv(jupyter, jupyter_command(jupyter, args.ip, args.port, args.no_browser))
     return 0  # not reached
 
 
