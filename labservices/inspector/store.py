@@ -44,7 +44,10 @@ class Store:
         self.db = Database(path, SCHEMA)
 
     def reset(self) -> None:
-        self.db.reset()
+        """Delete every bin and what it caught."""
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM requests")
+            conn.execute("DELETE FROM bins")
 
     def create_bin(self, name: str, response: dict, max_bins: int) -> dict:
         with self.db.tx() as conn:

@@ -171,7 +171,11 @@ class Store:
         self.wake: Callable[[], None] = lambda: None  # the worker's doorbell, set by main.build_app
 
     def reset(self) -> None:
-        self.db.reset()
+        """Empty every table, children first (dropping them would trip over their foreign keys)."""
+        with self.db.tx() as conn:
+            for table in ("attempts", "deliveries", "events", "endpoints", "idempotency_keys", "payment_intents",
+                          "pull_requests"):
+                conn.execute(f"DELETE FROM {table}")
 
     # --- payment intents ------------------------------------------------------------
 
