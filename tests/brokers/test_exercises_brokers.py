@@ -1,0 +1,65 @@
+"""ex08 (RabbitMQ) and ex09 (Kafka, and again on Tansu): solutions score full marks, starters zero,
+the solution notebooks run top to bottom, and a stopped broker is a sentence, not a traceback."""
+from __future__ import annotations
+
+import pytest
+from nbclient import NotebookClient
+
+from labkit.check import check
+from labkit.grading import notebook
+from labkit.procs import free_port
+from tests.grading.conftest import solution_path, starter_path
+from tests.grading.test_check import namespace_of
+
+POINTS = {"ex08": 16, "ex09": 13}
+
+
+@pytest.fixture(params=["ex08", "ex09"])
+def exercise(request, rabbit, kafka_env):
+    """Each exercise against the session's brokers; ex09 once on Apache Kafka and once on Tansu."""
+    if request.param == "ex08" and kafka_env.tansu:
+        pytest.skip("ex08 uses RabbitMQ only: once is enough")
+    return request.param
+
+
+def test_solution_scores_full_marks(exercise):
+    feedback = check(exercise, namespace=namespace_of(solution_path(exercise)))
+    assert (feedback.score, feedback.max_score) == (POINTS[exercise], POINTS[exercise]), str(feedback)
+
+
+def test_starter_scores_zero_and_says_not_implemented(exercise):
+    feedback = check(exercise, namespace=namespace_of(starter_path(exercise)))
+    assert feedback.score == 0
+    for result in feedback.reports[0].results:
+        assert not result.passed and "ще не реалізовано" in result.message, result
+
+
+@pytest.mark.notebook
+def test_solution_notebook_runs_top_to_bottom_with_full_marks(exercise):
+    path = solution_path(exercise)
+    nb = notebook.read(path)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    last = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source][-1]
+    text = "".join(o.get("data", {}).get("text/plain", "") for o in last.outputs)
+    assert text.startswith(f"{exercise} · ") and f": {POINTS[exercise]}/{POINTS[exercise]}" in text.splitlines()[0], text
+
+
+def test_a_stopped_rabbitmq_is_a_sentence_in_every_check(lab_brokers, monkeypatch):
+    namespace = namespace_of(solution_path("ex08"))  # cells run while the broker was up
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}"
+    monkeypatch.setenv("LAB_AMQP_URL", down)
+    feedback = check("ex08", namespace=namespace)
+    assert feedback.score == 0
+    for result in feedback.reports[0].results:
+        assert result.message.startswith(f"RabbitMQ не відповідає за адресою {down}. Запустіть брокери командою `lab up`")
+    assert "Traceback" not in str(feedback)
+
+
+def test_a_stopped_kafka_is_a_sentence_in_every_check(lab_brokers, monkeypatch):
+    namespace = namespace_of(solution_path("ex09"))
+    down = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("LAB_KAFKA_BOOTSTRAP", down)
+    feedback = check("ex09", namespace=namespace)
+    assert feedback.score == 0
+    for result in feedback.reports[0].results:
+        assert result.message.startswith(f"Kafka не відповідає за адресою {down}. Запустіть брокери командою `lab up`")
