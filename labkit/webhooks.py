@@ -180,8 +180,16 @@ class CapturedView:
         return "".join(out) or "<i>(порожньо)</i>"
 
 
-def captured(bin_id: str, base: str | None = None) -> CapturedView:
-    """What an inspector bin caught so far, oldest first."""
-    resp = requests.get((base or service_url("inspector")) + f"/api/bins/{bin_id}/requests", timeout=10)
-    resp.raise_for_status()
-    return CapturedView(resp.json()["data"])
+def captured(bin_id: str, at_least: int = 0, timeout: float = 10.0, base: str | None = None) -> CapturedView:
+    """What an inspector bin caught, oldest first, once it holds ``at_least`` requests (waiting ``timeout`` s)."""
+    found: list[dict] = []
+
+    def enough() -> bool:
+        resp = requests.get((base or service_url("inspector")) + f"/api/bins/{bin_id}/requests", timeout=10)
+        resp.raise_for_status()
+        found[:] = resp.json()["data"]
+        return len(found) >= at_least
+
+    if not wait_until(enough, timeout=timeout, interval=0.05):
+        raise TimeoutError(f"Бін {bin_id} отримав {len(found)} запитів з {at_least} за {timeout:.0f} с.")
+    return CapturedView(found)

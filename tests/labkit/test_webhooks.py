@@ -1,6 +1,7 @@
 """Notebook helpers for webhooks: a receiver in the kernel, waiting for deliveries, the timeline, captured requests."""
 from __future__ import annotations
 
+import pytest
 import requests
 from fastapi import FastAPI, Request
 
@@ -62,8 +63,6 @@ def test_timeline_draws_every_attempt_with_its_outcome(pay: Pay):
 
 
 def test_wait_for_delivery_says_what_it_saw_when_time_runs_out(pay: Pay):
-    import pytest
-
     with pytest.raises(TimeoutError, match="ще не створена"):
         webhooks.wait_for_delivery("evt_neverfired", timeout=0.2, base=pay.base)
 
@@ -71,7 +70,9 @@ def test_wait_for_delivery_says_what_it_saw_when_time_runs_out(pay: Pay):
 def test_captured_shows_a_bins_requests(ins: Pay):
     made = ins.post("/api/bins").json()
     requests.post(made["url"] + "/stripe", json={"id": "evt_1"}, headers={"webhook-id": "evt_1"}, timeout=5)
-    view = webhooks.captured(made["id"], base=ins.base)
+    view = webhooks.captured(made["id"], at_least=1, base=ins.base)
     assert repr(view).startswith("#1 POST /stripe") and "evt_1" in repr(view)
     assert "<b>webhook-id</b>" in view._repr_html_() and "&quot;evt_1&quot;" in view._repr_html_()
     assert repr(webhooks.CapturedView([])) == "(порожньо)"
+    with pytest.raises(TimeoutError, match="отримав 1 запитів з 2"):
+        webhooks.captured(made["id"], at_least=2, timeout=0.2, base=ins.base)
