@@ -1,10 +1,15 @@
 """A student's ASGI app (FastAPI) served by uvicorn in a thread, on a free loopback port.
 
 Used by ``check("ex03")`` in the student's kernel and by the sandboxed child in
-``lab grade``; either way the checks drive the app over real HTTP.
+``lab grade``; either way the checks drive the app over real HTTP. When
+``LAB_RECEIVER_HOST`` is set (docker compose sets it to ``jupyterlab``), an app started
+without a socket listens on every interface and names itself by that host, so a service
+in another container (the payments service delivering webhooks, ex04) can reach it.
 """
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 
@@ -51,9 +56,16 @@ class AppServer:
         if not callable(app):
             raise TypeError(f"app must be an ASGI application such as FastAPI(), not {type(app).__name__}")
         self.app = app
+        host = "127.0.0.1"
+        if sock is None and os.environ.get("LAB_RECEIVER_HOST"):
+            host = os.environ["LAB_RECEIVER_HOST"]
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", 0))
+            sock.listen(64)
         self.sock = sock
         self.port = sock.getsockname()[1] if sock is not None else free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.server = None
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
