@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import config
 from ..procs import free_port
@@ -49,8 +50,6 @@ class BrokerSpec:
 
     @property
     def host(self) -> str:
-        from urllib.parse import urlsplit
-
         address = self.address.split(",")[0]
         return urlsplit(address if "//" in address else f"//{address}").hostname or config.HOST
 

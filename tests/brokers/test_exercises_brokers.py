@@ -14,12 +14,14 @@ from tests.grading.test_check import namespace_of
 POINTS = {"ex08": 16, "ex09": 13}
 
 
-@pytest.fixture(params=["ex08", "ex09"])
-def exercise(request, rabbit, kafka_env):
+@pytest.fixture(params=["ex08", "ex09", "ex09-tansu"])
+def exercise(request, lab_brokers, monkeypatch):
     """Each exercise against the session's brokers; ex09 once on Apache Kafka and once on Tansu."""
-    if request.param == "ex08" and kafka_env.tansu:
-        pytest.skip("ex08 uses RabbitMQ only: once is enough")
-    return request.param
+    ex_id, _, on = request.param.partition("-")
+    if on == "tansu":
+        [tansu] = request.getfixturevalue("tansu_stack").components
+        monkeypatch.setenv("LAB_KAFKA_BOOTSTRAP", tansu.address)  # for the checks and the kernel alike
+    return ex_id
 
 
 def test_solution_scores_full_marks(exercise):
