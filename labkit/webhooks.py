@@ -110,22 +110,23 @@ class Timeline:
 
     def _repr_html_(self) -> str:
         d, esc = self.delivery, html.escape
-        width, left, right, y = 640, 30, 30, 46
+        width, left, right, y = 640, 40, 60, 50
         span = max([a["t"] for a in self.rows] + [0.001])
-        scale = (width - left - right) / span
+        # A square-root axis: the retries' gaps grow 60-fold, a linear one would pile the first ones up.
+        x_of = lambda t: left + (t / span) ** 0.5 * (width - left - right)  # noqa: E731
         parts = [f"<line x1='{left}' y1='{y}' x2='{width - right}' y2='{y}' stroke='#888'/>"]
-        for a in self.rows:
-            x = left + a["t"] * scale
+        for i, a in enumerate(self.rows):
+            x = x_of(a["t"])
             colour = "#1a7f37" if a["succeeded"] else "#cf222e"
+            label_y = y - 14 if i % 2 == 0 else y + 24
             parts.append(f"<circle cx='{x:.1f}' cy='{y}' r='7' fill='{colour}'><title>спроба {a['number']}: "
                          f"{esc(self._what(a))}, {a['duration_ms']:.0f} ms</title></circle>")
-            parts.append(f"<text x='{x:.1f}' y='{y - 14}' font-size='11' text-anchor='middle'>#{a['number']} "
-                         f"{esc(self._what(a))}</text>")
-            parts.append(f"<text x='{x:.1f}' y='{y + 24}' font-size='10' text-anchor='middle' fill='#666'>"
-                         f"{a['t']:.2f} с</text>")
-        svg = f"<svg width='{width}' height='80' style='font-family:sans-serif'>{''.join(parts)}</svg>"
+            parts.append(f"<text x='{x:.1f}' y='{label_y}' font-size='11' text-anchor='middle'>#{a['number']} "
+                         f"{esc(self._what(a))} · {a['t']:.2f} с</text>")
+        svg = (f"<svg width='{width}' height='90' style='font-family:sans-serif'>{''.join(parts)}"
+               f"<text x='{width - right + 12}' y='{y + 4}' font-size='10' fill='#666'>час →</text></svg>")
         rows = "".join(
-            f"<tr><td>{a['number']}{' ✋' if a['manual'] else ''}</td><td>{a['t']:.2f} с</td>"
+            f"<tr><td>{a['number']}{' (вручну)' if a['manual'] else ''}</td><td>{a['t']:.2f} с</td>"
             f"<td>{a['late_ms']:.0f} ms</td><td style='color:{'#1a7f37' if a['succeeded'] else '#cf222e'}'>"
             f"{esc(self._what(a))}</td><td>{a['duration_ms']:.0f} ms</td></tr>" for a in self.rows)
         head = "".join(f"<th>{h}</th>" for h in ("спроба", "час від першої", "запізнення", "відповідь", "тривала"))
