@@ -19,5 +19,5 @@ COPY --chown=lab:lab notebooks ./notebooks
 COPY --chown=lab:lab exercises ./exercises
 
 USER lab
-EXPOSE 8001 8888
+EXPOSE 8001 8002 8003 8888
 CMD ["lab", "status"]
