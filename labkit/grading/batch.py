@@ -1,7 +1,8 @@
 """``lab grade``: grade a folder of submitted notebooks in parallel, each in its own sandbox.
 
 A submission is ``SUBMISSIONS/<student>.ipynb`` or ``SUBMISSIONS/<student>/*.ipynb``.
-For each one a worker resets its private services (see ``services``), starts a
+For each one a worker resets its private services (see ``services``), takes a lease
+on the lab's brokers when an exercise needs them (see ``brokers``), starts a
 sandboxed child per notebook (see ``sandbox``), and runs the checks from the
 grader's own process. Whatever a submission does, it gets a status and the points
 it earned; nothing it does reaches the other submissions or the results.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notebook
+from .brokers import BrokerSet, BrokerUnavailable
 from .exercise import Exercise
 from .report import Report, Result
 from .runner import run_exercise
@@ -111,7 +113,8 @@ def missing_report(ex: Exercise, why: str) -> Report:
 
 
 def grade_submission(sub: Submission, exercises: dict[str, Exercise], services: ServiceSet,
-                     limits: Limits = Limits(), hide: list[str] = (), isolate: bool = True) -> Graded:
+                     limits: Limits = Limits(), hide: list[str] = (), isolate: bool = True,
+                     brokers: BrokerSet | None = None) -> Graded:
     """Grade one student's notebooks; never raises for anything the submission does."""
     started = time.monotonic()
     graded = Graded(sub.student)
@@ -121,15 +124,31 @@ def grade_submission(sub: Submission, exercises: dict[str, Exercise], services: 
     for path, ex_ids in per_book.items():
         cells = notebook.code_cells(notebook.read(path))
         needed = sorted({s for e in ex_ids for s in exercises[e].services})
-        addresses = services.fresh(needed)
-        student = SandboxStudent(cells, services=addresses, limits=limits, hide=hide, isolate=isolate)
-        try:
-            student.load()
+        wanted = sorted({b for e in ex_ids for b in exercises[e].brokers})
+        try:  # before the sandbox's clock starts: Kafka may have to wait for its turn
+            lease = (brokers or BrokerSet()).lease(wanted) if wanted else None
+        except BrokerUnavailable as exc:
             for ex_id in ex_ids:
-                graded.reports[ex_id] = run_exercise(exercises[ex_id], student, addresses)
+                graded.reports[ex_id] = missing_report(exercises[ex_id], exc.uk)
                 graded.files[ex_id] = str(path)
+            statuses.append("not_graded")
+            graded.notes.append(f"{path.name}: Not graded: {exc}")
+            continue
+        try:
+            addresses = services.fresh(needed)
+            student = SandboxStudent(cells, services=addresses, limits=limits, hide=hide, isolate=isolate,
+                                     endpoints=lease.endpoints if lease else (), env=lease.env if lease else None)
+            try:
+                student.load()
+                for ex_id in ex_ids:
+                    graded.reports[ex_id] = run_exercise(exercises[ex_id], student,
+                                                         {**addresses, **(lease.services if lease else {})})
+                    graded.files[ex_id] = str(path)
+            finally:
+                student.close()
         finally:
-            student.close()
+            if lease:
+                lease.release()
         graded.isolation = student.isolation
         statuses.append(student.status())
         graded.notes += [f"{path.name}: {n}" for n in student.notes()]
@@ -160,6 +179,7 @@ def grade_all(subs: list[Submission], exercises: dict[str, Exercise], *, workers
     local = threading.local()
     sets: list[ServiceSet] = []
     lock = threading.Lock()
+    brokers = BrokerSet()  # the lab's, shared: a lease per notebook fences each submission off
 
     def work(sub: Submission) -> Graded:
         if not hasattr(local, "services"):
@@ -167,9 +187,9 @@ def grade_all(subs: list[Submission], exercises: dict[str, Exercise], *, workers
             with lock:
                 sets.append(local.services)
         try:
-            graded = grade_submission(sub, exercises, local.services, limits, hide, isolate)
+            graded = grade_submission(sub, exercises, local.services, limits, hide, isolate, brokers)
         except ServiceError as exc:
-            graded = Graded(sub.student, status="error", notes=[f"Not graded: {exc}"],
+            graded = Graded(sub.student, status="not_graded", notes=[f"Not graded: {exc}"],
                             reports={k: missing_report(e, "Не перевірено: сервіс для перевірки не запустився.")
                                      for k, e in exercises.items()})
         if on_done:

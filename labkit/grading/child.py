@@ -261,16 +261,22 @@ def _splice(a, b) -> None:
     threading.Thread(target=one, args=(b, a), daemon=True).start()
 
 
-def bridge_services(services: dict, fd: int) -> None:
-    """In our own network namespace: listen where each service's address says and tunnel to the grader.
+def bridge_services(endpoints, fd: int, hosts: dict | None = None) -> None:
+    """In our own network namespace: listen where each endpoint's address says and tunnel to the grader.
 
-    Each connection the student's code opens is matched with one the grader opens to
-    the real service and hands over (a file descriptor over a Unix socket), so the
-    sandbox reaches its own services and nothing else on the machine.
+    ``endpoints`` is a list of ``[name, host, port]`` (an older grader sent a dict of
+    service URLs). Each connection the student's code opens is matched with one the
+    grader opens to the real service or broker and hands over (a file descriptor over a
+    Unix socket), so the sandbox reaches its own services and nothing else on the
+    machine. A host name that is not loopback (``kafka`` under compose) listens on the
+    loopback address ``hosts`` maps it to (see :func:`private_hosts`).
     """
     import socket
     from urllib.parse import urlsplit
 
+    hosts = hosts or {}
+    if isinstance(endpoints, dict):
+        endpoints = [[name, urlsplit(a).hostname, urlsplit(a).port] for name, a in endpoints.items()]
     ctl = socket.socket(fileno=fd)
     lock = threading.Lock()
 
@@ -293,18 +299,47 @@ def bridge_services(services: dict, fd: int) -> None:
             upstream = socket.socket(fileno=fds[0])
             upstream.setblocking(True)
             for sock in (conn, upstream):  # a relay must not add Nagle's delay to every small write
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass  # a guarded connection is a Unix socket to the grader
             _splice(conn, upstream)
 
-    for name, address in services.items():
-        parts = urlsplit(address)
-        if parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
-            continue
+    bound = set()
+    for name, host, port in endpoints:
+        host = (host or "").lower()
+        address = "127.0.0.1" if host in ("localhost", "") else hosts.get(host, host)
+        if not port or not address.startswith("127.") or (address, port) in bound:
+            continue  # elsewhere, and no name to map: not reachable from here
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", parts.port))
+        try:
+            listener.bind((address, int(port)))
+        except OSError:
+            listener.close()
+            continue
         listener.listen(64)
+        bound.add((address, port))
         threading.Thread(target=accept, args=(listener, name), daemon=True, name=f"lab-bridge-{name}").start()
+
+
+def private_hosts(libc, hosts: dict) -> bool:
+    """Our own ``/etc/hosts``, read-only, naming the loopback addresses that stand for ``hosts``' names."""
+    if not hosts:
+        return True
+    text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    text += "".join(f"{address}\t{name}\n" for name, address in hosts.items())
+    source = "/tmp/.lab-hosts"
+    try:
+        with open(source, "w") as f:
+            f.write(text)
+        ok = _mount(libc, source, "/etc/hosts", None, MS_BIND)
+        os.unlink(source)  # the mount keeps it; the student's /tmp does not
+    except OSError:
+        return False
+    if ok:
+        _mount(libc, None, "/etc/hosts", None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    return ok
 
 
 def _relay(pid: int, channel: Channel) -> None:
@@ -381,6 +416,8 @@ def isolate(cfg: dict, channel: Channel) -> str:
     if _read_only(libc):
         parts.append("read-only fs")
     _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    if "own network" in parts and not private_hosts(libc, cfg.get("hosts") or {}):
+        parts.append("no host names")
     # Outermost first: each bind carries the hiding mounts below it, so hidden folders stay hidden.
     lost = [path for path, fd in held.items() if not _keep(libc, fd, path)]
     for fd in held.values():
@@ -561,7 +598,7 @@ def main(argv: list[str]) -> None:
         return
     level = isolate(cfg, channel)
     if "own network" in level:
-        bridge_services(cfg.get("services", {}), cfg["bridge_fd"])
+        bridge_services(cfg.get("bridge", cfg.get("services", {})), cfg["bridge_fd"], cfg.get("hosts"))
     os.chdir(cfg["workdir"])
     limit(cfg)
     flags: dict = {}

@@ -19,8 +19,8 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "grade", help="grade a folder of submitted notebooks into a gradebook",
         description="Grade every SUBMISSIONS/<student>.ipynb or SUBMISSIONS/<student>/*.ipynb, each in its own "
-                    "sandboxed process, against private lab services; write gradebook.csv, gradebook.json and "
-                    "feedback/<student>.md into --out.")
+                    "sandboxed process, against private lab services (and, for ex08/ex09, the lab's brokers: `lab up`); "
+                    "write gradebook.csv, gradebook.json and feedback/<student>.md into --out.")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions (or one notebook)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the gradebook and feedback")
     p.add_argument("--checks", type=Path, metavar="DIR", help="folder of extra (hidden) check files, *.py")

@@ -80,7 +80,9 @@ class Exercise:
     id: str
     title: str
     checks: list[Check]
-    services: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # lab services (HTTP) the checks and the student's code use
+    brokers: tuple[str, ...] = ()  # the lab's brokers they use: "rabbitmq", "kafka" (see grading.brokers)
+    teardown: Callable[[Context], Any] | None = None  # after the checks: delete what they made
 
     @property
     def points(self) -> int:

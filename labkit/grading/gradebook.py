@@ -20,6 +20,7 @@ from .exercise import Exercise
 from .report import Feedback
 
 STATUS_UK = {
+    "not_graded": "не перевірено: сервіс або брокер для перевірки був недоступний",
     "ok": "усе виконано без збоїв",
     "error": "частина коду кинула виняток",
     "exited": "код завершив процес (sys.exit / os._exit)",

@@ -65,6 +65,13 @@ def run_exercise(exercise: Exercise, student, services: dict[str, str]) -> Repor
                                          message="Не перевірено: сервіс недоступний.", hint=check.hint_uk))
         return report
     ctx = Context(student=student, services=services)
-    for check in exercise.checks:
-        report.results.append(run_check(check, ctx))
+    try:
+        for check in exercise.checks:
+            report.results.append(run_check(check, ctx))
+    finally:
+        if exercise.teardown is not None:
+            try:
+                exercise.teardown(ctx)
+            except Exception:  # noqa: BLE001 - cleaning up must not cost the student anything
+                log.warning("cleaning up after %s failed", exercise.id, exc_info=True)
     return report

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from labkit import config
@@ -35,8 +35,10 @@ from .student import StudentError
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the labkit package
 
-# Statuses from worst to mildest; a submission shows the worst it earned.
-STATUSES = ("invalid", "timeout", "memory_limit", "crashed", "exited", "error", "output_truncated", "missing", "ok")
+# Statuses from worst to mildest; a submission shows the worst it earned. "not_graded": a service or
+# broker the grader needs did not answer, so some of the grade is missing: grade again once it is up.
+STATUSES = ("not_graded", "invalid", "timeout", "memory_limit", "crashed", "exited", "error", "output_truncated",
+            "missing", "ok")
 _TIMEOUT = object()
 PIDS_MAX = 64  # processes and threads of one submission (uvicorn and requests need a handful)
 
@@ -58,6 +60,47 @@ class Incident:
 
     status: str
     note: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A TCP address the sandbox may connect to, and where the grader connects for it.
+
+    ``host``:``port`` is the address as the sandbox's code has it (in its environment, or
+    advertised by a broker); the bridge listens there inside the sandbox's own network.
+    ``upstream`` is where the grader opens the real connection. With a ``guard`` (a
+    factory of :mod:`~labkit.grading.guards` objects) the connection runs through it in
+    the grader's process; without, the sandbox gets the connection itself.
+    """
+
+    name: str
+    host: str
+    port: int
+    upstream: tuple[str, int]
+    guard: Callable[[], Any] | None = None
+
+
+def service_endpoints(services: dict[str, str]) -> list[Endpoint]:
+    """The HTTP services' endpoints: each reached where its URL says, unguarded (they are the worker's own)."""
+    found = []
+    for name, address in services.items():
+        parts = urlsplit(address)
+        if parts.hostname and parts.port:
+            found.append(Endpoint(name, parts.hostname, parts.port, (parts.hostname, parts.port)))
+    return found
+
+
+def loopback_names(endpoints: list[Endpoint]) -> dict[str, str]:
+    """A loopback address inside the sandbox for each host name that is not loopback already (compose: ``kafka``)."""
+    names: dict[str, str] = {}
+    for e in endpoints:
+        host = e.host.lower()
+        if host in ("localhost", "::1") or host.startswith("127.") or host in names:
+            continue
+        if host.replace(".", "").isdigit() or ":" in host:
+            continue  # an IP address elsewhere: the sandbox's network cannot hold it
+        names[host] = f"127.0.{len(names) // 250 + 1}.{len(names) % 250 + 2}"
+    return names
 
 
 def worst(statuses) -> str:
@@ -166,9 +209,15 @@ class SandboxStudent:
     """A submission's code running in a sandboxed child process; see the module docstring."""
 
     def __init__(self, cells: list[dict], *, services: dict[str, str], limits: Limits = Limits(),
-                 hide: list[str] = (), isolate: bool = True) -> None:
+                 hide: list[str] = (), isolate: bool = True, endpoints: list[Endpoint] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.cells = cells
         self.services = services
+        self.env = dict(env or {})  # more addresses for the child (the brokers': LAB_AMQP_URL, ...)
+        self.endpoints = {e.name: e for e in [*service_endpoints(services), *endpoints]}
+        self.refused: list[str] = []  # what the guards cut off, for the notes
+        self._relayed: set[socket.socket] = set()
+        self._relay_lock = threading.Lock()
         self.limits = limits
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.isolate = isolate
@@ -259,6 +308,7 @@ class SandboxStudent:
 
     def notes(self) -> list[str]:
         notes = [i.note for i in self.incidents]
+        notes += [f"The grader cut a connection to a shared broker: {r}." for r in self.refused]
         if self.truncated:
             notes.append(f"Output was cut at {self.limits.output_kb} KiB.")
         return notes
@@ -313,7 +363,8 @@ class SandboxStudent:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "labkit.grading.child", str(req_r), str(rep_w)],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=child_fds,
-                env=sandbox_env(self.services, self._workdir), cwd=self._workdir, start_new_session=True,
+                env={**sandbox_env(self.services, self._workdir), **self.env}, cwd=self._workdir,
+                start_new_session=True,
             )
         finally:
             for fd in (req_r, rep_w, out_w):
@@ -333,21 +384,25 @@ class SandboxStudent:
             "cells": cells, "workdir": self._workdir, "hide": self.hide, "isolate": self.isolate,
             "memory_mb": self.limits.memory_mb, "cpu_seconds": int(self.limits.timeout) + 5,
             "output_bytes": self.limits.output_kb * 1024, "services": self.services,
+            "bridge": [[e.name, e.host, e.port] for e in self.endpoints.values()],
+            "hosts": loopback_names(list(self.endpoints.values())),
             "app_fd": child_fds[2], "bridge_fd": child_fds[3] if self.isolate else None,
         })
 
     def _serve_bridge(self, bridge: socket.socket) -> None:
-        """Open a connection to a service each time the sandbox asks, and hand it over."""
+        """Open a connection to an endpoint each time the sandbox asks, and hand it over (through its guard, if any)."""
         while True:
             try:
-                name = bridge.recv(64).decode()
+                name = bridge.recv(64).decode(errors="replace")
             except OSError:
                 return
             if not name:
                 return
-            address = urlsplit(self.services.get(name, ""))
+            endpoint = self.endpoints.get(name)
             try:
-                conn = socket.create_connection((address.hostname, address.port), timeout=5)
+                if endpoint is None:
+                    raise OSError(f"no endpoint {name!r}")
+                conn = socket.create_connection(endpoint.upstream, timeout=5)
                 conn.setblocking(True)  # the timeout made the descriptor non-blocking; the child expects blocking
             except (OSError, TypeError):
                 try:
@@ -355,12 +410,30 @@ class SandboxStudent:
                 except OSError:
                     return
                 continue
+            handed = conn
+            if endpoint.guard is not None:
+                handed, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                self._guarded(ours, conn, endpoint.guard())
             try:
-                socket.send_fds(bridge, [b"ok"], [conn.fileno()])
+                socket.send_fds(bridge, [b"ok"], [handed.fileno()])
             except OSError:
                 return
             finally:
-                conn.close()
+                handed.close()
+
+    def _guarded(self, ours: socket.socket, upstream: socket.socket, guard) -> None:
+        from .guards import relay
+
+        with self._relay_lock:
+            self._relayed = {sock for sock in self._relayed if sock.fileno() != -1}  # the closed ones are done
+            self._relayed.update((ours, upstream))
+
+        def refused(what: str) -> None:
+            with self._relay_lock:
+                if what not in self.refused:
+                    self.refused.append(what)
+
+        relay(ours, upstream, guard, refused)
 
     def _start_and_load(self) -> str:
         """Start a child and run the cells: "ok", "retry" (a cell killed it; skip that one) or "fail"."""
@@ -513,6 +586,13 @@ class SandboxStudent:
         if self._bridge is not None:
             self._bridge.close()
             self._bridge = None
+        with self._relay_lock:
+            relayed, self._relayed = self._relayed, set()
+        for sock in relayed:  # guarded connections end with the child that opened them
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._req_fd is not None:
             try:
                 os.close(self._req_fd)

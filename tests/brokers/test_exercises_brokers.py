@@ -65,3 +65,23 @@ def test_a_stopped_kafka_is_a_sentence_in_every_check(lab_brokers, monkeypatch):
     assert feedback.score == 0
     for result in feedback.reports[0].results:
         assert result.message.startswith(f"Kafka не відповідає за адресою {down}. Запустіть брокери командою `lab up`")
+
+
+def test_a_check_run_deletes_the_topics_and_groups_it_made(lab_brokers):
+    """Kafka has no virtual hosts: ex09's checks clean up after themselves, in check() and in lab grade alike."""
+    import os
+
+    from kafka import KafkaAdminClient
+
+    def names() -> tuple[set, set]:
+        admin = KafkaAdminClient(bootstrap_servers=os.environ["LAB_KAFKA_BOOTSTRAP"])
+        try:
+            return set(admin.list_topics()), {g[0] if isinstance(g, tuple) else g["group_id"] for g in admin.list_groups()}
+        finally:
+            admin.close()
+
+    namespace = namespace_of(solution_path("ex09"))  # the notebook's own cells make ex09-orders and ex09-analytics
+    before = names()
+    feedback = check("ex09", namespace=namespace)
+    assert feedback.score == POINTS["ex09"], str(feedback)
+    assert names() == before

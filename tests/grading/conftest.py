@@ -4,6 +4,8 @@ Hostile submissions live in ``fixtures/hostile/*.py``: each is one cell of hosti
 code with a header saying which notebook it goes into (``base: solution|starter``),
 where (``at: middle|end``) and what the grader must make of it
 (``expect: <status> <points>``). They are built on ex03, which needs no lab service.
+Those in ``fixtures/hostile_brokers/*.py`` go into a broker exercise's solution
+(``exercise: ex08``) and name the connections the grader must cut (``cut: ...``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
+HOSTILE_BROKERS = Path(__file__).resolve().parent / "fixtures" / "hostile_brokers"
 
 
 def solution_path(ex_id: str) -> Path:
@@ -84,6 +87,52 @@ def partial_notebook(path: Path) -> Path:
     for cell in nb.cells:
         for old, new in PARTIAL_BREAKS.items():
             cell.source = cell.source.replace(old, new)
+    return write(nb, path)
+
+
+@dataclass(frozen=True)
+class HostileBroker:
+    name: str
+    exercise: str
+    at: str
+    status: str
+    points: int
+    cut: tuple[str, ...]
+    source: str
+
+
+def hostile_broker_cases() -> list[HostileBroker]:
+    cases = []
+    for path in sorted(HOSTILE_BROKERS.glob("*.py")):
+        text = path.read_text()
+        header = dict(re.findall(r"^# (exercise|at|expect): (.+)$", text, re.MULTILINE))
+        status, points = header["expect"].split()
+        cut = tuple(re.findall(r"^# cut: (.+)$", text, re.MULTILINE))
+        cases.append(HostileBroker(path.stem, header["exercise"], header["at"], status, int(points), cut, text))
+    return cases
+
+
+def hostile_broker_notebook(case: HostileBroker, path: Path) -> Path:
+    return write(with_cell(solution_path(case.exercise), case.source, case.at), path)
+
+
+# A broker exercise with one mistake, in the function named: (what to replace, the checks it loses).
+BROKER_PARTIALS = {
+    # One wrong binding: `#` is any number of words, so error.payment.card reaches the errors queue too.
+    "ex08": ("setup_log_routing", {'("errors", "error.*")': '("errors", "error.#")'}, {"ex08.route_errors"}),
+    # A replay without seek_to_beginning: a consumer without a group starts at the end and reads nothing.
+    "ex09": ("rebuild_totals", {"consumer.seek_to_beginning()": "pass"}, {"ex09.replay"}),
+}
+
+
+def broker_partial_notebook(ex_id: str, path: Path) -> Path:
+    function, breaks, _ = BROKER_PARTIALS[ex_id]
+    nb = copy.deepcopy(notebook.read(solution_path(ex_id)))
+    for cell in nb.cells:
+        if cell.cell_type == "code" and f"def {function}(" in cell.source:
+            for old, new in breaks.items():
+                assert old in cell.source, (ex_id, old)
+                cell.source = cell.source.replace(old, new)
     return write(nb, path)
 
 

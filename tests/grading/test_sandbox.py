@@ -270,3 +270,35 @@ def test_what_the_child_needs_inside_a_hidden_folder_is_kept_and_nothing_else_th
         assert "kept_helper.py" in student.call("try_read", str(lib))
         assert student.call("try_write", str(lib / "planted.py")) == "OSError"
     assert not (lib / "planted.py").exists()
+
+
+def test_an_endpoint_named_by_host_name_is_reached_under_that_name_and_only_there():
+    """Under compose a broker is ``kafka:19092``: the sandbox's own /etc/hosts maps the name to its loopback."""
+    import socket
+    import threading
+
+    from labkit.grading.sandbox import Endpoint
+    from labkit.procs import free_port
+
+    upstream = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: [c.sendall(b"hello") or c.close() for c, _ in iter(upstream.accept, None)],
+                     daemon=True).start()
+    code = ("import socket\n"
+            "def get(host, port):\n"
+            "    try:\n"
+            "        with socket.create_connection((host, port), timeout=3) as s:\n"
+            "            return s.recv(16).decode()\n"
+            "    except OSError as exc:\n"
+            "        return type(exc).__name__\n")
+    port = free_port()
+    endpoint = Endpoint("broker", "lab-test-broker", port, upstream.getsockname())
+    try:
+        with SandboxStudent([{"index": 1, "source": code}], services={}, endpoints=[endpoint],
+                            limits=Limits(step_timeout=8)) as student:
+            if "own network" not in student.isolation:
+                pytest.skip(f"no network namespace here (isolation: {student.isolation!r})")
+            assert student.call("get", "lab-test-broker", port) == "hello"
+            assert student.call("get", "127.0.0.1", port) == "ConnectionRefusedError"
+        assert "lab-test-broker" not in open("/etc/hosts").read()
+    finally:
+        upstream.close()

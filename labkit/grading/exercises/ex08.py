@@ -36,13 +36,19 @@ WORK_SECONDS = 0.4  # each valid email "takes" this long to send, so the checker
 def rabbit(ctx: Context) -> RabbitMQSpec:
     """The RabbitMQ the student's code uses (``amqp_url()``); a clear failure when it is not running."""
     if "ex08:rabbit" not in ctx.scratch:
-        spec = RabbitMQSpec(config.amqp_url(), config.rabbitmq_management_url())
+        spec = RabbitMQSpec(ctx.services.get("amqp") or config.amqp_url(),
+                            ctx.services.get("rabbitmq-management") or config.rabbitmq_management_url())
         if not amqp_ready(spec.address):
             raise CheckFailed(f"RabbitMQ за адресою {spec.address}", "не відповідає",
                               f"RabbitMQ не відповідає за адресою {spec.address}. Запустіть брокери командою "
                               "`lab up` (або перевірте змінну LAB_AMQP_URL) і запустіть перевірку ще раз.")
         ctx.scratch["ex08:rabbit"] = spec
     return ctx.scratch["ex08:rabbit"]
+
+
+def vhost(ctx: Context) -> str:
+    """The virtual host the student's code works in, as a management API path segment ("%2F" for "/")."""
+    return quote(pika.URLParameters(rabbit(ctx).address).virtual_host, safe="")
 
 
 @contextmanager
@@ -110,7 +116,7 @@ def routing(ctx: Context) -> dict:
         rabbit(ctx)  # a stopped broker is the checker's sentence, not the student's exception
         exchange = ctx.unique("logs")
         ctx.call("setup_log_routing", exchange)
-        kind = (management(ctx, f"exchanges/%2F/{quote(exchange, safe='')}") or {}).get("type")
+        kind = (management(ctx, f"exchanges/{vhost(ctx)}/{quote(exchange, safe='')}") or {}).get("type")
         got: dict = {}
         if kind:
             with channel(ctx) as ch:
@@ -256,13 +262,13 @@ def check_dead_letter_declared(ctx: Context) -> None:
     rabbit(ctx)
     try:
         ctx.call("declare_email_queue", queue, dlx)
-        info = management(ctx, f"queues/%2F/{quote(queue, safe='')}")
+        info = management(ctx, f"queues/{vhost(ctx)}/{quote(queue, safe='')}")
         expect(info is not None, f"черга {queue!r}", "такої черги немає")
         args = info.get("arguments") or {}
         expect(args.get("x-dead-letter-exchange") == dlx, f"аргумент x-dead-letter-exchange = {dlx!r}", args)
-        exchange = management(ctx, f"exchanges/%2F/{quote(dlx, safe='')}")
+        exchange = management(ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}")
         expect(exchange is not None, f"exchange {dlx!r}", "такого exchange немає")
-        bound = [b["destination"] for b in management(ctx, f"exchanges/%2F/{quote(dlx, safe='')}/bindings/source") or []]
+        bound = [b["destination"] for b in management(ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}/bindings/source") or []]
         expect(dead in bound, f"черга {dead!r} прив'язана до {dlx!r}", f"прив'язані: {bound}")
     finally:
         delete(ctx, [queue, dead], [dlx])
@@ -307,6 +313,7 @@ USES = {"setup_log_routing": ("setup_log_routing",), "email_worker": ("email_wor
 EXERCISE = Exercise(
     id="ex08",
     title="RabbitMQ: маршрутизація, воркер з ack, dead letters",
+    brokers=("rabbitmq",),
     checks=[
         Check("ex08.topic_exchange", 1, "setup_log_routing declares a topic exchange with the given name",
               "channel.exchange_declare(exchange=exchange, exchange_type='topic').",

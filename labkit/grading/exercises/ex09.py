@@ -4,7 +4,11 @@ Every run creates fresh topics (three partitions) and fresh consumer groups. The
 checker reads what the student's producer wrote straight from the partitions, and
 judges the consumer by the group's committed offsets, which it reads itself: after
 a first, limited run the group must have committed exactly what was processed, and
-after a restart the totals must count every order once.
+after a restart the totals must count every order once. What a run created (its topics
+and groups) is deleted when it ends.
+
+In ``check()`` that is the Kafka of ``kafka_bootstrap()``; in ``lab grade``, the one the
+grader leases to the submission (``ctx.services["kafka"]``, see ``labkit.grading.brokers``).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ FIRST_BATCH = 6  # the consumer's first run stops after this many orders: "stopp
 def bootstrap(ctx: Context) -> str:
     """The Kafka the student's code uses (``kafka_bootstrap()``); a clear failure when it is not running."""
     if "ex09:bootstrap" not in ctx.scratch:
-        address = config.kafka_bootstrap()
+        address = ctx.services.get("kafka") or config.kafka_bootstrap()
         host, _, port = address.split(",")[0].rpartition(":")
         if not kafka_ready(host, int(port)):
             raise CheckFailed(f"Kafka за адресою {address}", "не відповідає",
@@ -37,14 +41,37 @@ def bootstrap(ctx: Context) -> str:
     return ctx.scratch["ex09:bootstrap"]
 
 
+def made(ctx: Context) -> dict[str, list[str]]:
+    """The topics and consumer groups this run created: ``teardown`` deletes them."""
+    return ctx.scratch.setdefault("ex09:made", {"topics": [], "groups": []})
+
+
 def new_topic(ctx: Context, prefix: str) -> str:
     name = ctx.unique(prefix)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap(ctx), client_id="lab-check")
     try:
         admin.create_topics([NewTopic(name, PARTITIONS, 1)])
+        made(ctx)["topics"].append(name)
     finally:
         admin.close()
     return name
+
+
+def teardown(ctx: Context) -> None:
+    """Delete the run's topics and groups (best effort: a group the student's consumer still holds stays)."""
+    left = ctx.scratch.get("ex09:made")
+    if not left or not (left["topics"] or left["groups"]):
+        return
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(ctx), client_id="lab-check", request_timeout_ms=10000)
+    try:
+        for delete, names in ((admin.delete_topics, left["topics"]), (admin.delete_groups, left["groups"])):
+            if names:
+                try:
+                    delete(names)
+                except Exception:  # noqa: BLE001 - e.g. a group with members left, or Tansu without DeleteGroups
+                    pass
+    finally:
+        admin.close()
 
 
 def orders(ctx: Context, n: int) -> list[dict]:
@@ -160,6 +187,7 @@ def consumer_run(ctx: Context) -> dict:
         topic, events = new_topic(ctx, "orders"), orders(ctx, 15)
         produce(ctx, topic, events)
         group = ctx.unique("analytics-service")
+        made(ctx)["groups"].append(group)
         run = {"topic": topic, "events": events, "group": group}
         first = ctx.call("process_orders", topic, group, {}, FIRST_BATCH)
         expect_type(first, dict, f"process_orders(topic, group_id, {{}}, {FIRST_BATCH})")
@@ -232,6 +260,8 @@ USES = {"publish_orders": ("publish_orders",), "process_orders": ("process_order
 EXERCISE = Exercise(
     id="ex09",
     title="Kafka: ключі, коміт після обробки, replay",
+    brokers=("kafka",),
+    teardown=teardown,
     checks=[
         Check("ex09.keyed_partition", 2, "publish_orders keys each event by customer_id: one partition per customer",
               "producer.send(topic, key=event['customer_id'], value=event) з key_serializer=str.encode; "
