@@ -38,12 +38,23 @@ def fresh_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def queue_depth(queue: str, vhost: str = "/") -> dict[str, int]:
+def default_vhost() -> str:
+    """The virtual host ``labkit.amqp_url()`` names ("/" when it names none), as the grader sets one per notebook."""
+    from urllib.parse import unquote, urlsplit
+
+    from ..config import amqp_url
+
+    path = urlsplit(amqp_url()).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def queue_depth(queue: str, vhost: str | None = None) -> dict[str, int]:
     """How many messages wait in ``queue`` (ready), are delivered but not acked (unacked), and its consumers.
 
     Read from the management API, which refreshes its figures about once a second.
     """
     rabbit = _rabbitmq()
+    vhost = vhost or default_vhost()
     try:
         info = rabbit.management.queue(queue, vhost)
     except requests.HTTPError as exc:
@@ -59,7 +70,7 @@ def queue_depth(queue: str, vhost: str = "/") -> dict[str, int]:
 
 
 def wait_for_depth(queue: str, *, ready: int | None = None, unacked: int | None = None,
-                   timeout: float = 15.0, vhost: str = "/") -> dict[str, int]:
+                   timeout: float = 15.0, vhost: str | None = None) -> dict[str, int]:
     """Poll ``queue_depth`` until it shows ``ready``/``unacked`` (the API lags about a second); return the last figures."""
     deadline = time.monotonic() + timeout
     while True:
@@ -79,7 +90,7 @@ class QueueWatch:
     consume while it moves.
     """
 
-    def __init__(self, queues: Iterable[str], seconds: float = 30.0, interval: float = 0.5, vhost: str = "/") -> None:
+    def __init__(self, queues: Iterable[str], seconds: float = 30.0, interval: float = 0.5, vhost: str | None = None) -> None:
         import ipywidgets
 
         self.queues = list(queues)

@@ -75,3 +75,16 @@ def test_restart_refuses_an_external_broker(monkeypatch):
 def test_restart_of_an_unknown_broker_names_the_known_ones():
     with pytest.raises(tools.BrokerUnavailable, match="'rabbitmq' або 'kafka'"):
         brokers.restart("activemq")
+
+
+@pytest.mark.parametrize("address,vhost", [
+    ("amqp://guest:guest@127.0.0.1:5672", "/"),
+    ("amqp://guest:guest@127.0.0.1:5672/", "/"),
+    ("amqp://u:p@127.0.0.1:5672/lab-grade-abc", "lab-grade-abc"),
+    ("amqp://u:p@127.0.0.1:5672/%2F", "/"),
+])
+def test_queue_depth_reads_the_vhost_of_the_amqp_url(monkeypatch, address, vhost):
+    from labkit.brokers.tools import default_vhost
+
+    monkeypatch.setenv("LAB_AMQP_URL", address)
+    assert default_vhost() == vhost
