@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 
 class Database:
@@ -60,3 +60,14 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def where_clause(conditions: list[tuple[str, Any]]) -> tuple[str, list]:
+    """``WHERE a = ? AND b = ?`` (and its arguments) from the conditions whose value is not None.
+
+    List endpoints filter on optional query parameters; a parameter left out adds nothing.
+    """
+    used = [(sql, value) for sql, value in conditions if value is not None]
+    if not used:
+        return "", []
+    return "WHERE " + " AND ".join(sql for sql, _ in used), [value for _, value in used]

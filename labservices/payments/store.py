@@ -19,7 +19,7 @@ from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
 
-from labservices.common import ApiError, Database
+from labservices.common import ApiError, Database, where_clause
 
 from . import signing
 
@@ -209,14 +209,8 @@ class Store:
         return 201, intent, False
 
     def list_intents(self, order_id: str | None, status: str | None, limit: int) -> list[dict]:
-        where, args = [], []
-        if order_id is not None:
-            where.append("json_extract(metadata, '$.order_id') = ?")
-            args.append(order_id)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
-        sql = "SELECT id FROM payment_intents" + (" WHERE " + " AND ".join(where) if where else "")
+        where, args = where_clause([("json_extract(metadata, '$.order_id') = ?", order_id), ("status = ?", status)])
+        sql = f"SELECT id FROM payment_intents {where}"
         with self.db.tx() as conn:
             ids = [r[0] for r in conn.execute(sql + " ORDER BY rowid DESC LIMIT ?", [*args, limit])]
             return [_intent(conn, i) for i in ids]
@@ -272,14 +266,8 @@ class Store:
     # --- events -----------------------------------------------------------------------
 
     def list_events(self, type_: str | None, object_id: str | None, limit: int) -> list[dict]:
-        where, args = [], []
-        if type_ is not None:
-            where.append("type = ?")
-            args.append(type_)
-        if object_id is not None:
-            where.append("object_id = ?")
-            args.append(object_id)
-        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        where, args = where_clause([("type = ?", type_), ("object_id = ?", object_id)])
+        sql = f"SELECT * FROM events {where}"
         with self.db.tx() as conn:
             return [_event(r) for r in conn.execute(sql + " ORDER BY rowid DESC LIMIT ?", [*args, limit])]
 
@@ -344,13 +332,10 @@ class Store:
 
     def list_deliveries(self, event_id: str | None, endpoint_id: str | None, status: str | None,
                         limit: int) -> list[dict]:
-        where, args = [], []
-        for column, value in (("d.event_id", event_id), ("d.endpoint_id", endpoint_id), ("d.status", status)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        where, args = where_clause([("d.event_id = ?", event_id), ("d.endpoint_id = ?", endpoint_id),
+                                    ("d.status = ?", status)])
         sql = ("SELECT d.*, e.type AS event_type, p.url AS url FROM deliveries d JOIN events e ON e.id = d.event_id"
-               " JOIN endpoints p ON p.id = d.endpoint_id" + (" WHERE " + " AND ".join(where) if where else ""))
+               f" JOIN endpoints p ON p.id = d.endpoint_id {where}")
         with self.db.tx() as conn:
             rows = conn.execute(sql + " ORDER BY d.created_at DESC, d.rowid DESC LIMIT ?", [*args, limit]).fetchall()
             return [_delivery(conn, r) for r in rows]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
 
-from labservices.common import ApiError, Database
+from labservices.common import ApiError, Database, where_clause
 
 from . import seed
 from .models import OrderPublic
@@ -135,7 +135,7 @@ class Store:
     # --- users ----------------------------------------------------------------------
 
     def list_users(self, role: str | None, active: bool | None, offset: int, limit: int) -> tuple[list[dict], int]:
-        where, args = _where([("EXISTS (SELECT 1 FROM json_each(roles) WHERE value = ?)", role),
+        where, args = where_clause([("EXISTS (SELECT 1 FROM json_each(roles) WHERE value = ?)", role),
                               ("active = ?", None if active is None else int(active))])
         return self._page("users", where, args, "id", offset, limit, _user)
 
@@ -177,7 +177,7 @@ class Store:
 
     def list_products(self, *, category: str | None, price_min: float | None, price_max: float | None,
                       in_stock: bool | None, q: str | None, sort: str, offset: int, limit: int) -> tuple[list[dict], int]:
-        where, args = _where([
+        where, args = where_clause([
             ("category = ?", category), ("price >= ?", price_min), ("price <= ?", price_max),
             ("in_stock = ?", None if in_stock is None else int(in_stock)),
             ("instr(unicode_lower(title), unicode_lower(?)) > 0", q),
@@ -222,7 +222,7 @@ class Store:
     # --- customers ------------------------------------------------------------------
 
     def list_customers(self, city: str | None, offset: int, limit: int) -> tuple[list[dict], int]:
-        where, args = _where([("city = ?", city)])
+        where, args = where_clause([("city = ?", city)])
         return self._page("customers", where, args, "id", offset, limit, dict)
 
     def get_customer(self, customer_id: int) -> dict | None:
@@ -233,7 +233,7 @@ class Store:
 
     def list_orders(self, *, status: str | None, created_after: date | None, created_before: date | None,
                     customer_id: int | None, offset: int, limit: int) -> tuple[list[dict], int]:
-        where, args = _where([
+        where, args = where_clause([
             ("status = ?", status), ("customer_id = ?", customer_id),
             ("created_at >= ?", created_after and created_after.isoformat()),
             ("created_at < ?", created_before and created_before.isoformat()),
@@ -324,14 +324,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list]:
-    """``WHERE a = ? AND b = ?`` from the conditions whose value is not None."""
-    used = [(sql, value) for sql, value in conditions if value is not None]
-    if not used:
-        return "", []
-    return "WHERE " + " AND ".join(sql for sql, _ in used), [value for _, value in used]
 
 
 def _sql(row: dict[str, Any]) -> list:
