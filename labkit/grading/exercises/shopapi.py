@@ -30,12 +30,15 @@ def _checker_token(ctx: Context) -> str:
 
 
 def api(ctx: Context, method: str, path: str, *, auth: bool = False, **kwargs) -> requests.Response:
-    """The checker's own request to the shop (``auth`` for writes); waits out a 429 like a good client."""
+    """The checker's own request to the shop (``auth`` for writes); waits out a 429 like a good client.
+
+    Anonymous catalogue reads are never limited; a call with a key of its own (``headers=``) may be.
+    """
     headers = {"Authorization": f"Bearer {_checker_token(ctx)}"} if auth else {}
     headers.update(kwargs.pop("headers", {}))
     for _ in range(3):
         resp = requests.request(method, ctx.url("shop") + path, headers=headers, timeout=10, **kwargs)
-        if resp.status_code != 429 or not auth:
+        if resp.status_code != 429:
             break
         time.sleep(min(int(resp.headers.get("Retry-After", "1")), 10))
     if resp.status_code >= 500:
