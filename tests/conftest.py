@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,12 +12,15 @@ from labkit import components, config
 from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+TOY = components.ServiceSpec(name="toy", app="tests.common.toyapp:app", env_prefix="TOY_", teaches="tests")
 
 
 @contextmanager
-def running_service(name: str, home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run lab service ``name`` with its data under ``home``; yield its base URL."""
-    spec = components.by_name(name)
+def running_service(service: str | components.ServiceSpec, home: Path,
+                    extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run lab service ``service`` (a name, or a spec of its own) with its data under ``home``; yield its URL."""
+    spec = components.by_name(service) if isinstance(service, str) else service
+    name = spec.name
     address = f"http://127.0.0.1:{free_port()}"
     old = os.environ.get(config.env_name(name))
     os.environ[config.env_name(name)] = address
@@ -50,21 +52,8 @@ def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def toy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A tiny service built with labservices.common's factory, served by uvicorn (tests/common/toyapp.py)."""
-    home = tmp_path_factory.mktemp("toy")
-    port = free_port()
-    proc = spawn(
-        [sys.executable, "-m", "uvicorn", "tests.common.toyapp:app", "--host", "127.0.0.1", "--port", str(port)],
-        env={"TOY_DB_PATH": str(home / "toy.sqlite3"), "TOY_MAX_BODY_BYTES": "4096"},
-        log_path=home / "toy.log", cwd=ROOT,
-    )
-    address = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
-            pytest.fail("toy app did not start:\n" + (home / "toy.log").read_text()[-3000:])
+    with running_service(TOY, tmp_path_factory.mktemp("toy"), {"TOY_MAX_BODY_BYTES": "4096"}) as address:
         yield address
-    finally:
-        terminate(proc.pid)
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

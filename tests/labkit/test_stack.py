@@ -13,8 +13,8 @@ from labkit import cli
 from labkit.components import ServiceSpec
 from labkit.procs import alive, free_port, wait_until
 from labkit.stack import Stack, StackError
+from tests.conftest import TOY
 
-TOY = ServiceSpec(name="toy", app="tests.common.toyapp:app", env_prefix="TOY_", teaches="tests")
 
 
 @pytest.fixture
