@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     LAB_HOME=/data
 
-RUN useradd --create-home --uid 1000 lab && mkdir -p /data /lab && chown lab:lab /data /lab
+# /traces: the shared volume every container writes its spans to (docker-compose.yml)
+RUN useradd --create-home --uid 1000 lab && mkdir -p /data /lab /traces && chown lab:lab /data /lab /traces
 WORKDIR /lab
 
 # Dependencies first, so editing the notebooks does not reinstall them.

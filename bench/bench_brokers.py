@@ -34,9 +34,10 @@ def free_addresses() -> None:
     os.environ["LAB_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}"
     os.environ["LAB_RABBITMQ_MANAGEMENT_URL"] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
-    for comp in components.COMPONENTS:
+    for comp in components.components():
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+    os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"
 
 
 def timed_up(stack: Stack) -> float:

@@ -72,12 +72,10 @@ class Receiver:
 
 @contextmanager
 def payments(home: Path, time_scale: float):
-    spec = components.by_name("payments")
     address = f"http://127.0.0.1:{free_port()}"
-    command = spec.command()
-    command[command.index("--port") + 1] = address.rsplit(":", 1)[1]
-    env = {**spec.environment(home), "PAYMENTS_RETRY_TIME_SCALE": str(time_scale), "PAYMENTS_LOG_LEVEL": "WARNING"}
-    proc = spawn(command, env=env, log_path=home / "payments.log", cwd=ROOT)
+    env = {"LAB_HOME": str(home), "LAB_PAYMENTS_URL": address, "PAYMENTS_RETRY_TIME_SCALE": str(time_scale),
+           "LAB_LOG_LEVEL": "WARNING"}
+    proc = spawn(components.isolated_command("payments"), env=env, log_path=home / "payments.log", cwd=ROOT)
     try:
         if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
             raise SystemExit("payments did not start:\n" + (home / "payments.log").read_text()[-2000:])

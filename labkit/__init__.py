@@ -8,13 +8,19 @@ In a notebook::
     show(resp)                                 # status, headers, pretty JSON
 
 The brokers: ``amqp_url()`` for pika, ``kafka_bootstrap()`` for kafka-python; queue depths,
-a live depth chart and more in :mod:`labkit.brokers`.
+a live depth chart and more in :mod:`labkit.brokers`. One service at a time: ``stop``,
+``start``, ``restart``, ``chaos``, ``isolate`` and ``kill`` (:mod:`labkit.control`); a request's
+path through the services: ``trace(resp)`` (:mod:`labkit.traces`).
 """
 from __future__ import annotations
 
 from .config import amqp_url, kafka_bootstrap, url
 
-__all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "check"]
+__all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "services", "check",
+           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace"]
+
+_LAZY = {"check": "check", "stop": "control", "start": "control", "restart": "control", "isolate": "control",
+         "join": "control", "kill": "control", "chaos": "control", "trace": "traces"}
 
 
 def show(resp):
@@ -39,10 +45,18 @@ def status():
     return StatusView(Stack().status())
 
 
-def __getattr__(name: str):
-    # `from labkit import check` loads the grader only when a notebook asks for it.
-    if name == "check":
-        from .check import check as _check
+def services():
+    """Every service and broker of the lab: what it shows and which notebooks use it (from the declarations)."""
+    from .views import ServicesView
 
-        return _check
-    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+    return ServicesView()
+
+
+def __getattr__(name: str):
+    # `from labkit import check` loads the grader only when a notebook asks for it; the rest likewise.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

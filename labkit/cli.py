@@ -10,24 +10,7 @@ import time
 from pathlib import Path
 
 from .stack import ROOT, Stack, StackError
-
-HEALTH_MARKS = {"healthy": "✓ healthy", "external": "✓ external", "unhealthy": "✗ unhealthy", "stopped": "· stopped"}
-
-
-def format_table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def status_table(statuses) -> str:
-    rows = [
-        [s.name, s.url, HEALTH_MARKS.get(s.health, s.health), s.pid or "-",
-         f"{s.rss_mb:.0f} MB" if s.rss_mb else "-",
-         "; ".join(filter(None, [s.details.get("implementation"), s.note]))]  # which broker runs (Kafka or Tansu)
-        for s in statuses
-    ]
-    return format_table(rows, ["SERVICE", "URL", "HEALTH", "PID", "MEMORY", "NOTE"])
+from .tables import status_table
 
 
 def _say(msg: str) -> None:
@@ -57,6 +40,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                          indent=2, ensure_ascii=False))
     else:
         print(status_table(statuses))
+        host = next((s for s in statuses if s.kind == "host" and s.pss_mb), None)
+        if host is not None:
+            print(f"\nThe {sum(1 for s in statuses if s.kind == 'service' and s.state == 'running')} services in the "
+                  f"host process share {host.pss_mb:.0f} MB (PSS); each isolated one counts on its own row.")
     healthy = all(s.health in ("healthy", "external") for s in statuses)
     return 0 if healthy or not args.check else 1
 
@@ -104,7 +91,51 @@ def jupyter_command(jupyter: str, ip: str, port: int, no_browser: bool) -> list[
     return argv
 
 
+def _each(args: argparse.Namespace, verb: str, act) -> int:
+    for name in args.names:
+        result = act(name)
+        state = getattr(result, "state", None) or (result.get("state") if isinstance(result, dict) else None)
+        print(f"{name}: {verb}" + (f" ({state})" if state and state not in verb else ""))
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    return _each(args, "stopped", lambda n: args.stack.stop(n, progress=_say))
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    return _each(args, "restarted", lambda n: args.stack.restart(n, progress=_say))
+
+
+def cmd_isolate(args: argparse.Namespace) -> int:
+    return _each(args, "runs in a process of its own", args.stack.isolate)
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    return _each(args, "back in the shared host process", args.stack.join)
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    result = args.stack.signal(args.name, args.signal)
+    print(f"{args.name}: sent SIG{args.signal.upper().removeprefix('SIG')} to pid {result.get('pid')} "
+          f"({result.get('state', 'sent')})")
+    return 0
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    switches = {k: v for k, v in {"latency_ms": args.latency, "jitter_ms": args.jitter, "error_rate": args.error_rate,
+                                  "error_status": args.status, "down": True if args.down else None}.items()
+                if v is not None}
+    if args.off and switches:
+        raise StackError("Use --off alone (it switches every chaos setting off), or name the switches to set.")
+    now = args.stack.chaos(args.name, **({} if args.off else switches))
+    print(f"{args.name}: chaos " + ", ".join(f"{k}={v}" for k, v in now.items()))
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.names:
+        return _each(args, "started", lambda n: args.stack.start(n, timeout=args.timeout, progress=_say))
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     if not jupyter:
         raise StackError("JupyterLab is not installed in this environment; run `make setup` (or `pip install -e .`).")
@@ -113,6 +144,23 @@ def cmd_start(args: argparse.Namespace) -> int:
     os.chdir(ROOT)
     os.execv(jupyter, jupyter_command(jupyter, args.ip, args.port, args.no_browser))
     return 0  # not reached
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from . import derived
+
+    if args.check:
+        stale = derived.stale()
+        if stale:
+            names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+            print(f"lab: {names} no longer match the service declarations; run `lab generate` and commit.",
+                  file=sys.stderr)
+            return 1
+        print("README.md, docker-compose.yml and Dockerfile match the service declarations.")
+        return 0
+    written = derived.write()
+    print("Wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written) if written else "Nothing to change.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the final table")
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("start", help="`lab up`, then open JupyterLab on the course notebooks")
+    p = sub.add_parser("start", help="start the named components; with none: `lab up`, then open JupyterLab")
+    p.add_argument("names", nargs="*", metavar="NAME", help="components to start (default: the whole lab + JupyterLab)")
     p.add_argument("--timeout", type=float, default=120.0)
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--ip", default="127.0.0.1")
@@ -135,6 +184,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("down", help="stop exactly what `lab up` started")
     p.set_defaults(func=cmd_down)
+
+    for name, func, helptext in [
+        ("stop", cmd_stop, "stop components: a service's port refuses connections until `lab start NAME`"),
+        ("restart", cmd_restart, "stop and start components (a service gets a fresh app; its data stays)"),
+        ("isolate", cmd_isolate, "run services in processes of their own, so `lab kill` can kill or freeze them"),
+        ("join", cmd_join, "bring isolated services back into the shared host process"),
+    ]:
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("names", nargs="+", metavar="NAME")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("kill", help="send a real signal to an isolated service or a broker (KILL, STOP, CONT, TERM)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("-s", "--signal", default="KILL", help="KILL (default), STOP (freeze), CONT (thaw) or TERM")
+    p.set_defaults(func=cmd_kill)
+
+    p = sub.add_parser("chaos", help="slow down or break one service (its chaos switches); --off switches them off")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--latency", type=int, metavar="MS", help="delay added to every request")
+    p.add_argument("--jitter", type=int, metavar="MS", help="extra random delay, 0..MS")
+    p.add_argument("--error-rate", type=float, metavar="R", help="share of requests that fail, 0..1")
+    p.add_argument("--status", type=int, metavar="CODE", help="status of injected failures: 500, 502, 503 or 504")
+    p.add_argument("--down", action="store_true", help="answer 503 to everything, /health included")
+    p.add_argument("--off", action="store_true", help="switch every chaos setting off")
+    p.set_defaults(func=cmd_chaos)
 
     p = sub.add_parser("status", help="table of components: URL, health, pid, memory")
     p.add_argument("--json", action="store_true", help="print JSON (each component's url, health, pid, ...)")
@@ -149,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--lines", type=int, default=50)
     p.add_argument("-f", "--follow", action="store_true")
     p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("generate", help="write the README table, docker-compose.yml and the Dockerfile's ports "
+                                        "from the service declarations")
+    p.add_argument("--check", action="store_true", help="exit 1 if any of them is out of date")
+    p.set_defaults(func=cmd_generate)
 
     try:
         from .grading import commands as grading_commands

@@ -9,17 +9,25 @@ notebook runs unchanged locally, under docker compose and in Binder::
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
-# Default loopback ports of the local stack. Change them with LAB_<NAME>_URL.
-DEFAULT_PORTS: dict[str, int] = {
-    "shop": 8001,
-    "payments": 8002,
-    "inspector": 8003,
-}
+from labservices.common.declaration import HOST, declarations, url_env
+from labservices.common.paths import lab_home
 
-HOST = "127.0.0.1"
+# The process that runs every local HTTP service answers its control calls here (LAB_HOST_URL).
+DEFAULT_HOST_URL = f"http://{HOST}:8090"
+
+
+def default_ports() -> dict[str, int]:
+    """Default loopback port of every declared service (``labservices/<name>/__init__.py``)."""
+    return {s.name: s.port for s in declarations()}
+
+
+def __getattr__(name: str):
+    if name == "DEFAULT_PORTS":  # read from the declarations every time: a test may add a service
+        return default_ports()
+    raise AttributeError(f"module 'labkit.config' has no attribute {name!r}")
+
 
 # The brokers speak their own protocols, so their addresses are not http URLs:
 # LAB_AMQP_URL (amqp://...), LAB_RABBITMQ_MANAGEMENT_URL (its HTTP API) and
@@ -29,13 +37,9 @@ DEFAULT_RABBITMQ_MANAGEMENT_PORT = 15672
 DEFAULT_KAFKA_BOOTSTRAP = f"{HOST}:9092"
 
 
-def lab_home() -> Path:
-    """The lab's state folder (pids, logs, data): ``$LAB_HOME`` or ``~/.integration-lab``."""
-    return Path(os.environ.get("LAB_HOME") or Path.home() / ".integration-lab")
-
-
 def env_name(name: str) -> str:
-    return f"LAB_{name.upper().replace('-', '_')}_URL"
+    """The variable that moves a service elsewhere: ``LAB_SHOP_URL``."""
+    return url_env(name)
 
 
 def url(name: str) -> str:
@@ -43,10 +47,15 @@ def url(name: str) -> str:
     override = os.environ.get(env_name(name))
     if override:
         return override.rstrip("/")
-    if name not in DEFAULT_PORTS:
-        known = ", ".join(sorted(DEFAULT_PORTS))
-        raise KeyError(f"No lab service is called {name!r}. Known services: {known}.")
-    return f"http://{HOST}:{DEFAULT_PORTS[name]}"
+    ports = default_ports()
+    if name not in ports:
+        raise KeyError(f"No lab service is called {name!r}. Known services: {', '.join(ports)}.")
+    return f"http://{HOST}:{ports[name]}"
+
+
+def host_url() -> str:
+    """The control API of the process that runs every local lab service (``LAB_HOST_URL``)."""
+    return (os.environ.get("LAB_HOST_URL") or DEFAULT_HOST_URL).rstrip("/")
 
 
 def is_local(address: str) -> bool:

@@ -83,6 +83,16 @@ def rss_bytes(pid: int | None) -> int | None:
     return total
 
 
+def pss_bytes(pid: int | None) -> int | None:
+    """Proportional memory (PSS: shared pages counted once, as Binder's limit counts them) of ``pid``
+    and all its descendants, or None if it is gone."""
+    from labservices.host.memory import pss_bytes as one
+
+    if not pid or not alive(pid):
+        return None
+    return sum(one(p) or 0 for p in [pid, *descendants(pid)])
+
+
 def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():

@@ -1,4 +1,4 @@
-"""Shared fixtures: lab services run for real, by uvicorn, on free loopback ports."""
+"""Shared fixtures: lab services run for real, in the lab's host process, on free loopback ports."""
 from __future__ import annotations
 
 import os
@@ -12,25 +12,31 @@ from labkit import components, config
 from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-TOY = components.ServiceSpec(name="toy", app="tests.common.toyapp:app", env_prefix="TOY_", teaches="tests")
+TOY_PACKAGE = "tests.toyservice"  # a service of the tests' own: a package and one declaration
+TOY_ENV = {"LAB_SERVICE_PACKAGES": TOY_PACKAGE}
+
+
+def start_service(name: str, home: Path, extra_env: dict[str, str] | None = None, address: str | None = None):
+    """Start lab service ``name`` alone in a host process, data under ``home``; return (URL, process)."""
+    address = address or f"http://127.0.0.1:{free_port()}"
+    env = {"LAB_HOME": str(home), config.env_name(name): address, **(extra_env or {})}
+    proc = spawn(components.isolated_command(name), env=env, log_path=home / f"{name}.log", cwd=ROOT)
+    if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
+        log = (home / f"{name}.log").read_text(errors="replace")[-3000:]
+        terminate(proc.pid)
+        pytest.fail(f"{name} did not become healthy at {address}; its log ends:\n{log}")
+    return address, proc
 
 
 @contextmanager
-def running_service(service: str | components.ServiceSpec, home: Path,
-                    extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run lab service ``service`` (a name, or a spec of its own) with its data under ``home``; yield its URL."""
-    spec = components.by_name(service) if isinstance(service, str) else service
-    name = spec.name
+def running_service(name: str, home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run lab service ``name`` in a host process of its own with its data under ``home``; yield its URL."""
     address = f"http://127.0.0.1:{free_port()}"
     old = os.environ.get(config.env_name(name))
     os.environ[config.env_name(name)] = address
     try:
-        env = {**spec.environment(home), **(extra_env or {})}
-        proc = spawn(spec.command(), env=env, log_path=home / f"{name}.log", cwd=ROOT)
+        _, proc = start_service(name, home, extra_env, address)
         try:
-            if not wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid):
-                log = (home / f"{name}.log").read_text(errors="replace")[-3000:]
-                pytest.fail(f"{name} did not become healthy at {address}; its log ends:\n{log}")
             yield address
         finally:
             terminate(proc.pid)
@@ -51,8 +57,8 @@ def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def toy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A tiny service built with labservices.common's factory, served by uvicorn (tests/common/toyapp.py)."""
-    with running_service(TOY, tmp_path_factory.mktemp("toy"), {"TOY_MAX_BODY_BYTES": "4096"}) as address:
+    """A tiny service built with labservices.common's factory, in a host process (tests/toyservice)."""
+    with running_service("toy", tmp_path_factory.mktemp("toy"), {**TOY_ENV, "TOY_MAX_BODY_BYTES": "4096"}) as address:
         yield address
 
 
@@ -80,9 +86,10 @@ def lab_stack(lab_brokers):
 
     home = lab_brokers.home
     saved = dict(os.environ)
-    for comp in components.COMPONENTS:
+    for comp in components.components():
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+    os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"  # never a student's lab on 8090
     os.environ["LAB_HOME"] = str(home)
     stack = Stack(home=home)
     try:

@@ -126,6 +126,11 @@ class KafkaSpec(BrokerSpec):
     address_env = "LAB_KAFKA_BOOTSTRAP"
     teaches = "Kafka: topics, partitions, keys, producers, consumer groups, offsets, retention, replay"
     notebooks = "07; ex09"
+    readme_ports = "9092"
+    readme = ("Apache Kafka (one KRaft node; Tansu when Java is missing): topics, partitions, keys, consumer groups "
+              "and rebalances, offsets and commits, retention, replay. Address: `LAB_KAFKA_BOOTSTRAP`; "
+              "`LAB_KAFKA_IMPL=apache\\|tansu` picks the broker")
+    about = "справжній брокер Apache Kafka: топіки, партиції, групи споживачів, replay"
 
     def __init__(self, address: str | None = None, impl: str | None = None) -> None:
         super().__init__(address)

@@ -25,7 +25,7 @@ import requests
 from .. import config
 from ..procs import port_open, terminate
 from .probe import amqp_ready
-from .spec import broker_error, BrokerSpec
+from .spec import BrokerSpec, broker_error
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "brokers" / "install-rabbitmq.sh"
@@ -94,6 +94,11 @@ class RabbitMQSpec(BrokerSpec):
     address_env = "LAB_AMQP_URL"
     teaches = "AMQP: exchanges (default, direct, topic, fanout), queues, bindings, ack, prefetch, dead letters"
     notebooks = "06; ex08"
+    readme_ports = "5672 (AMQP), 15672 (management API)"
+    readme = ("RabbitMQ, the real server: producers, exchanges (default, direct, topic, fanout), queues and bindings, "
+              "durable queues and persistent messages, ack, prefetch and fair dispatch, redelivery, dead letters, "
+              "queue depths. Addresses: `LAB_AMQP_URL`, `LAB_RABBITMQ_MANAGEMENT_URL`")
+    about = "справжній брокер RabbitMQ: exchange, черги, ack, dead letters"
 
     def __init__(self, address: str | None = None, management_url: str | None = None) -> None:
         super().__init__(address)

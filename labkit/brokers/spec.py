@@ -7,16 +7,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import config
+from ..errors import StackError
 from ..procs import free_port
 
 
 def broker_error(message: str) -> Exception:
-    """A broker cannot be installed, prepared or reached: a ``StackError``, so `lab` prints the sentence.
-
-    Imported late because the stack imports the components, which import the brokers.
-    """
-    from ..stack import StackError
-
+    """A broker cannot be installed, prepared or reached: a ``StackError``, so `lab` prints the sentence."""
     return StackError(message)
 
 

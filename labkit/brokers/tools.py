@@ -188,7 +188,7 @@ def restart(name: str = "rabbitmq", timeout: float = 180.0) -> float:
 
     Shows that durable queues and persistent messages survive a broker restart.
     """
-    from ..procs import terminate
+    from ..errors import StackError
     from ..stack import Stack
 
     comp = {"rabbitmq": _rabbitmq(), "kafka": _kafka()}.get(name)
@@ -199,13 +199,13 @@ def restart(name: str = "rabbitmq", timeout: float = 180.0) -> float:
                                 f"наприклад `docker compose restart {name}`.")
     started = time.monotonic()
     stack = Stack(home=lab_home(), components=[comp])
-    try:
-        record = json.loads(stack.state_file.read_text())["components"][name]
-    except (OSError, ValueError, KeyError):
+    if name not in stack._read_state()["components"]:
         raise BrokerUnavailable(f"{name} запущено не командою `lab up` з цим LAB_HOME ({stack.home}), "
-                                "тож перезапустити його звідси не вийде.") from None
-    terminate(record.get("pid", 0), record.get("started"), timeout=30)
-    stack.up(timeout=timeout)
+                                "тож перезапустити його звідси не вийде.")
+    try:
+        stack.restart(name, timeout=timeout)
+    except StackError as exc:
+        raise BrokerUnavailable(str(exc)) from None
     return time.monotonic() - started
 
 

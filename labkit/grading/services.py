@@ -2,8 +2,8 @@
 
 Parallel workers never share data, and every submission starts from the seed data
 (``POST /admin/reset``), so a grade does not depend on which submission ran first
-or next to it. The services run as ordinary local processes on free ports with
-their data in a temporary folder, started the way ``lab up`` starts them.
+or next to it. Each service runs alone in a lab host process (as `lab isolate` runs one) on a free
+port, with its data in a temporary folder.
 """
 from __future__ import annotations
 
@@ -35,15 +35,10 @@ class PrivateService:
         self.proc = None
 
     def start(self, timeout: float = 30.0) -> "PrivateService":
-        port = free_port()
-        self.address = f"http://127.0.0.1:{port}"
-        command = self.spec.command()
-        command[command.index("--port") + 1] = str(port)
-        env = {**self.spec.environment(self.home), **self.extra_env}
-        env[f"{self.spec.env_prefix}PUBLIC_URL"] = self.address
-        env[f"LAB_{self.name.upper()}_URL"] = self.address
+        self.address = f"http://127.0.0.1:{free_port()}"
+        env = {**self.spec.environment(self.home), self.spec.declaration.url_env: self.address, **self.extra_env}
         log = self.home / f"{self.name}.log"
-        self.proc = spawn(command, env=env, log_path=log, cwd=ROOT)
+        self.proc = spawn(self.spec.command(), env=env, log_path=log, cwd=ROOT)
         if not wait_until(lambda: http_ok(self.address + "/health"), timeout=timeout, while_alive=self.proc.pid):
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
             self.stop()

@@ -1,7 +1,30 @@
-"""What every lab service shares: the app factory, errors, settings, logs, metrics, chaos, SQLite."""
-from .app import create_app
-from .db import Database, where_clause
-from .errors import ApiError, error_responses
-from .settings import ServiceSettings, lab_home
+"""What every lab service shares: the app factory, errors, settings, logs, metrics, chaos, SQLite.
 
-__all__ = ["create_app", "Database", "where_clause", "ApiError", "error_responses", "ServiceSettings", "lab_home"]
+Attributes load on first use, so that reading the service declarations
+(``labservices.common.declaration``) does not import FastAPI.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "create_app": "app",
+    "Database": "db",
+    "where_clause": "db",
+    "ApiError": "errors",
+    "error_responses": "errors",
+    "ServiceSettings": "settings",
+    "lab_home": "paths",
+    "Service": "declaration",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labservices.common' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

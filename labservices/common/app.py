@@ -1,23 +1,33 @@
 """The app factory every lab service is built with.
 
-``create_app`` gives a service the lecture's error envelope, request ids, JSON
-logs, ``/health``, ``/metrics`` and the chaos switches, so a service's own
-``main.py`` only names itself and includes its routers.
+``create_app`` gives a service the lecture's error envelope, request ids, JSON logs,
+``/health``, ``/metrics``, the chaos switches, tracing, an outgoing HTTP client and
+supervised background workers, so a service's own ``main.py`` only names itself, builds
+its store and includes its routers.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from typing import Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, Field
 
+from . import tracing
+from . import workers as workers_mod
 from .chaos import ChaosConfig, ChaosState
+from .client import ServiceClient
+from .declaration import Instance
 from .errors import install_error_handlers
-from .logs import configure_logging
 from .metrics import Metrics
-from .middleware import LabMiddleware
+from .middleware import (BodyLimitMiddleware, ChaosMiddleware, LastResortMiddleware, ObserveMiddleware,
+                         RequestIdMiddleware)
+from .ratelimit import RateLimitHeaders
 from .settings import ServiceSettings
+
+log = logging.getLogger("labservices.app")
 
 
 class Health(BaseModel):
@@ -91,12 +101,13 @@ client copes; `DELETE /admin/chaos` switches it all off. `down: true` answers 50
 ### Errors
 Every error has the lecture's shape, `{"error": {"code", "message", "details", "request_id",
 "timestamp"}}`; send `Accept: application/problem+json` to get RFC 9457 problem details instead.
-Every response carries `X-Request-ID` (send your own to trace a call through the logs).
+Every response carries `X-Request-ID` (send your own to trace a call through the logs) and
+`traceresponse`, the W3C trace id of the request (`labkit.traces` draws it as a waterfall).
 """
 
 
 def create_app(
-    service: str,
+    service: str | Instance,
     *,
     title: str,
     description: str = "",
@@ -105,34 +116,57 @@ def create_app(
     routers: Iterable[APIRouter] = (),
     reset: Callable[[], None] | None = None,
     openapi_tags: list[dict] | None = None,
-    lifespan=None,
+    workers: Iterable[workers_mod.Worker] = (),
+    on_stop: Iterable[Callable[[], None]] = (),
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
-    """Build a lab service: shared behaviour plus the service's own routers."""
+    """Build a lab service: shared behaviour plus the service's own routers.
+
+    ``workers`` run in the background while the app runs (restarted if they crash);
+    ``on_stop`` runs when it stops (close the database); ``allowed_hosts`` are the host
+    names besides loopback its outgoing client may call (default: the lab's services).
+    """
+    name = service.name if isinstance(service, Instance) else service
     settings = settings or ServiceSettings()
-    configure_logging(service, settings.log_level, settings.log_json)
     tags = (openapi_tags or []) + [
         {"name": "Lab", "description": "Health, metrics and seed data of the sandbox."},
         {"name": "Chaos", "description": "Switches that inject latency and failures."},
     ]
-    app = FastAPI(
-        title=title,
-        description=description + CHAOS_DOC,
-        version=version,
-        openapi_tags=tags,
-        lifespan=lifespan,
-    )
-    app.state.service = service
+    workers, on_stop = list(workers), list(on_stop)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            tasks = workers_mod.start(app, workers)
+        except Exception as exc:  # the host reports this as the reason the service did not start
+            app.state.startup_error = f"{type(exc).__name__}: {exc}"
+            raise
+        try:
+            yield
+        finally:
+            await workers_mod.stop(tasks)
+            await app.state.client.aclose()
+            for close in on_stop:
+                close()
+
+    app = FastAPI(title=f"Integration Lab: {title}", description=description + CHAOS_DOC, version=version,
+                  openapi_tags=tags, lifespan=lifespan)
+    app.state.service = name
     app.state.settings = settings
-    app.state.metrics = Metrics(service)
+    app.state.metrics = Metrics(name)
     app.state.chaos = ChaosState()
+    app.state.client = ServiceClient(name, app.state.metrics, allowed_hosts=allowed_hosts)
+    app.state.startup_error = None
     install_error_handlers(app)
-    app.add_middleware(
-        LabMiddleware,
-        metrics=app.state.metrics,
-        chaos=app.state.chaos,
-        max_body_bytes=settings.max_body_bytes,
-    )
-    app.include_router(_lab_router(service, version, reset))
+    # add_middleware puts each new one outside the last: this reads from the innermost out.
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(LastResortMiddleware)
+    app.add_middleware(ChaosMiddleware, chaos=app.state.chaos, metrics=app.state.metrics)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
+    tracing.instrument_app(app, name)  # outermost: the server span covers all of the above
+    app.include_router(_lab_router(name, version, reset))
     for router in routers:
         app.include_router(router)
     return app

@@ -24,3 +24,12 @@ def accept_request_id(incoming: str | None) -> str:
 
 def current_request_id() -> str | None:
     return request_id_var.get()
+
+# Which lab service the running code belongs to. The host sets it once in each service's serving
+# task; every request, worker and thread started from there inherits it, so one process can keep
+# one log stream per service.
+service_var: ContextVar[str | None] = ContextVar("lab_service", default=None)
+
+
+def current_service() -> str | None:
+    return service_var.get()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .clock import now_iso
 from .context import current_request_id
 
 log = logging.getLogger("labservices.errors")
@@ -100,10 +100,6 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def wants_problem_json(accept: str | None) -> bool:
     """True when the client's ``Accept`` names RFC 9457's media type."""
     return bool(accept) and PROBLEM_JSON in accept.lower()
@@ -122,7 +118,7 @@ def envelope(
             "message": message,
             "details": details or [],
             "request_id": request_id or current_request_id(),
-            "timestamp": _now(),
+            "timestamp": now_iso(),
         }
     }
 
@@ -140,7 +136,7 @@ def problem(
         "code": code,
         "errors": details,
         "request_id": current_request_id(),
-        "timestamp": _now(),
+        "timestamp": now_iso(),
     }
 
 

@@ -1,8 +1,7 @@
-"""Prometheus metrics: requests, latency, requests in flight and chaos injected, per service."""
+"""Prometheus metrics per service: requests, latency, in flight, chaos injected, outgoing calls, workers."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -30,6 +29,18 @@ class Metrics:
         self.chaos = Counter(
             "chaos_injected_total", "Failures and delays injected by the chaos switches",
             ["kind"], registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        self.client_requests = Counter(
+            "http_client_requests_total", "Calls this service made to other services, by target and outcome",
+            ["target", "method", "status"], registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        self.client_latency = Histogram(
+            "http_client_request_duration_seconds", "Time other services took to answer this service's calls",
+            ["target", "method"], buckets=BUCKETS, registry=self.registry,
+        ).labels  # type: ignore[assignment]
+        self.worker_restarts = Counter(
+            "lab_worker_restarts_total", "Background workers restarted after they crashed",
+            ["worker"], registry=self.registry,
         ).labels  # type: ignore[assignment]
         info = Gauge("lab_service_info", "Which lab service this is", ["service"], registry=self.registry)
         info.labels(**labels).set(1)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from .declaration import lab_hosts
+
 MAX_URL_LENGTH = 2048
 
-# Host names besides loopback a lab service may call: the lab's own containers under compose.
-LAB_HOSTS = ["jupyterlab", "inspector", "shop", "payments"]
+__all__ = ["MAX_URL_LENGTH", "lab_hosts", "target_problem"]
 
 
 def target_problem(url: str, allowed_hosts: list[str]) -> str | None:

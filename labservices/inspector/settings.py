@@ -1,7 +1,6 @@
 """The inspector's settings, read from ``INSPECTOR_``-prefixed environment variables."""
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
@@ -9,7 +8,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from labservices.common import ServiceSettings
-from labservices.common.targets import LAB_HOSTS
+from labservices.common.declaration import lab_hosts
+from labservices.common.deps import settings_of
 
 
 class Settings(ServiceSettings):
@@ -22,14 +22,9 @@ class Settings(ServiceSettings):
                                       description="Captured requests kept per bin; the oldest go first")
     keep_body_bytes: int = Field(default=65_536, ge=1024, le=1_000_000, description="Bytes of a body kept")
     replay_timeout_s: float = Field(default=10.0, ge=0.1, le=30)
-    allowed_hosts: list[str] = Field(default_factory=lambda: list(LAB_HOSTS),
+    allowed_hosts: list[str] = Field(default_factory=lab_hosts,
                                      description="Host names besides loopback a replay may target (SSRF guard)")
 
 
-@lru_cache
-def get_settings() -> Settings:
-    """The process's one Settings object (tests override this dependency)."""
-    return Settings()
 
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]

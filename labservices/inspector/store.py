@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from labservices.common import ApiError, Database
+from labservices.common.deps import store_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bins (
@@ -114,12 +115,7 @@ class Store:
             conn.execute("DELETE FROM requests WHERE bin_id = ?", (bin_id,))
 
 
-def get_store(request: Request) -> Store:
-    """The app's one Store (built by ``main.build_app``)."""
-    return request.app.state.store
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(store_of)]
 
 
 def _missing(bin_id: str) -> ApiError:

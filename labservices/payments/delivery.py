@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client import Counter, Histogram
 
+from labservices.common.client import ServiceClient, TargetRefused
+
 from . import signing
 from .store import Due, Store
 
 log = logging.getLogger("labservices.payments.delivery")
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per attempt is ours, with its outcome
 
 USER_AGENT = "IntegrationLab-Payments/1.0 (webhooks; +https://www.standardwebhooks.com/)"
 KEEP_BYTES = 1024
@@ -79,12 +80,12 @@ def delivery_headers(due_source: str, event_type: str, event_id: str, guid: str,
     return headers
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Sent:
+async def post(client: ServiceClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Sent:
     """One POST that must answer within ``timeout`` seconds in all; never raises."""
     started = time.perf_counter()
 
     async def send() -> tuple[int, bytes]:
-        async with client.stream("POST", url, content=body, headers=headers) as resp:
+        async with client.stream("POST", url, content=body, headers=headers, timeout=timeout) as resp:
             kept = b""
             async for chunk in resp.aiter_bytes():
                 kept += chunk
@@ -96,7 +97,7 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[s
         status, kept = await asyncio.wait_for(send(), timeout)
     except (asyncio.TimeoutError, httpx.TimeoutException):
         return Sent(None, (time.perf_counter() - started) * 1000, "", f"timeout: no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, TargetRefused) as exc:
         return Sent(None, (time.perf_counter() - started) * 1000, "", f"{type(exc).__name__}: {exc}"[:300])
     return Sent(status, (time.perf_counter() - started) * 1000, kept.decode("utf-8", "replace"), None)
 
@@ -104,13 +105,13 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[s
 class Worker:
     """Sends due deliveries; start with :meth:`run` as a task in the app's lifespan."""
 
-    def __init__(self, store: Store, config: DeliveryConfig, *, max_in_flight: int, poll_interval_s: float,
-                 registry=None) -> None:
+    def __init__(self, store: Store, config: DeliveryConfig, client: ServiceClient, *, max_in_flight: int,
+                 poll_interval_s: float, registry=None) -> None:
         self.store = store
         self.config = config
+        self.client = client
         self.max_in_flight = max_in_flight
         self.poll_interval_s = poll_interval_s
-        self.client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bell: asyncio.Event | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -131,15 +132,15 @@ class Worker:
     async def run(self) -> None:
         with self._lock:
             self._loop, self._bell = asyncio.get_running_loop(), asyncio.Event()
-        unlocked = self.store.unlock_all()
+        # The store is SQLite behind a lock: its calls go to a thread, never onto the shared loop.
+        unlocked = await asyncio.to_thread(self.store.unlock_all)
         if unlocked:
             log.info("resuming deliveries interrupted by a stop", extra={"deliveries": unlocked})
-        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                                        limits=httpx.Limits(max_connections=self.max_in_flight * 2))
         try:
             while True:
                 self._bell.clear()
-                for due in self.store.claim_due(time.time(), self.max_in_flight - len(self._tasks)):
+                free = self.max_in_flight - len(self._tasks)
+                for due in await asyncio.to_thread(self.store.claim_due, time.time(), free):
                     task = asyncio.create_task(self._attempt(due))
                     self._tasks.add(task)
                     task.add_done_callback(self._done)
@@ -148,14 +149,13 @@ class Worker:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self.client.aclose()
             with self._lock:
                 self._loop = self._bell = None
 
     async def _sleep(self) -> None:
         wait = self.poll_interval_s
         if len(self._tasks) < self.max_in_flight:
-            next_due = self.store.next_due()
+            next_due = await asyncio.to_thread(self.store.next_due)
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))
         if wait > 0:
@@ -178,8 +178,9 @@ class Worker:
         outcome = "succeeded" if sent.ok else "failed"
         self.attempts.labels(outcome=outcome).inc()
         self.durations.observe(sent.duration_ms / 1000)
-        status = self.store.record_attempt(due, started, sent.duration_ms, sent.status_code, sent.error, sent.body,
-                                           sent.ok, self.config.scaled_schedule(), self.config.max_attempts)
+        status = await asyncio.to_thread(
+            self.store.record_attempt, due, started, sent.duration_ms, sent.status_code, sent.error, sent.body,
+            sent.ok, self.config.scaled_schedule(), self.config.max_attempts)
         log.info("webhook attempt %s", outcome, extra={
             "delivery_id": due.id, "event_id": due.event_id, "url": due.url, "status_code": sent.status_code,
             "duration_ms": round(sent.duration_ms, 1), "error": sent.error, "delivery_status": status})

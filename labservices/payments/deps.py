@@ -3,27 +3,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
+
+from labservices.common.deps import from_state
 
 from .delivery import DeliveryConfig, Worker
 from .flaky import Flaky
 
-
-def get_worker(request: Request) -> Worker:
-    return request.app.state.worker
-
-
-def get_config(request: Request) -> DeliveryConfig:
-    return request.app.state.delivery_config
-
-
-def get_flaky(request: Request) -> Flaky:
-    return request.app.state.flaky
-
-
-WorkerDep = Annotated[Worker, Depends(get_worker)]
-ConfigDep = Annotated[DeliveryConfig, Depends(get_config)]
-FlakyDep = Annotated[Flaky, Depends(get_flaky)]
+WorkerDep = Annotated[Worker, Depends(from_state("worker"))]
+ConfigDep = Annotated[DeliveryConfig, Depends(from_state("delivery_config"))]
+FlakyDep = Annotated[Flaky, Depends(from_state("flaky"))]
 
 IntentPath = Annotated[str, Path(pattern=r"^pi_[A-Za-z0-9]{1,40}$", description="e.g. pi_abc123")]
 EventPath = Annotated[str, Path(pattern=r"^evt_[A-Za-z0-9]{1,40}$", description="e.g. evt_1234567890")]

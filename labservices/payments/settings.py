@@ -7,7 +7,6 @@ schedule and tests use ``0.001``. Lists are JSON, e.g.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
@@ -15,7 +14,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from labservices.common import ServiceSettings
-from labservices.common.targets import LAB_HOSTS
+from labservices.common.declaration import lab_hosts
+from labservices.common.deps import settings_of
 
 # The lecture's schedule: the first retry after 1 minute, then 5 minutes, 15 minutes and 1 hour.
 LECTURE_SCHEDULE_S = (60.0, 300.0, 900.0, 3600.0)
@@ -38,14 +38,9 @@ class Settings(ServiceSettings):
     max_in_flight: int = Field(default=16, ge=1, le=64, description="Deliveries sent at the same time")
     poll_interval_s: float = Field(default=0.5, gt=0, le=5, description="Longest the worker sleeps between looks")
     allowed_hosts: list[str] = Field(
-        default_factory=lambda: list(LAB_HOSTS),
+        default_factory=lab_hosts,
         description="Host names besides loopback that webhook URLs may name (SSRF guard)")
 
 
-@lru_cache
-def get_settings() -> Settings:
-    """The process's one Settings object (tests override this dependency)."""
-    return Settings()
 
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -19,7 +19,11 @@ from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
 
-from labservices.common import ApiError, Database, where_clause
+from labservices.common import ApiError, Database
+from labservices.common import idempotency as idempotency_mod
+from labservices.common import where_clause
+from labservices.common.deps import store_of
+from labservices.common.idempotency import Idempotency
 
 from . import signing
 
@@ -35,13 +39,6 @@ CREATE TABLE IF NOT EXISTS payment_intents (
     metadata TEXT NOT NULL,
     last_payment_error TEXT,
     created INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pull_requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -102,7 +99,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     succeeded INTEGER NOT NULL,
     PRIMARY KEY (delivery_id, number)
 );
-"""
+""" + idempotency_mod.SCHEMA
 
 MAX_ENDPOINTS = 50
 RESPONSE_KEEP_BYTES = 1024
@@ -141,13 +138,6 @@ def event_body(payload: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class Idempotency:
-    key: str
-    fingerprint: str
-    ttl_s: int = 86_400
-
-
-@dataclass(frozen=True)
 class Due:
     """A delivery the worker is about to attempt: everything it needs to send and sign it."""
 
@@ -173,7 +163,7 @@ class Store:
     def reset(self) -> None:
         """Empty every table, children first (dropping them would trip over their foreign keys)."""
         with self.db.tx() as conn:
-            for table in ("attempts", "deliveries", "events", "endpoints", "idempotency_keys", "payment_intents",
+            for table in ("attempts", "deliveries", "events", "endpoints", "idempotency_records", "payment_intents",
                           "pull_requests"):
                 conn.execute(f"DELETE FROM {table}")
 
@@ -185,8 +175,8 @@ class Store:
         Returns (status, body, replayed). ``confirm`` in ``fields`` confirms it at once.
         """
         with self.db.tx() as conn:
-            if idempotency is not None and (saved := _saved_answer(conn, idempotency)) is not None:
-                return saved[0], saved[1], True
+            if idempotency is not None and (saved := idempotency_mod.replay(conn, idempotency)) is not None:
+                return saved.status, saved.body, True
             now = int(time.time())
             intent_id = new_id("pi_")
             method = fields.get("payment_method")
@@ -201,10 +191,7 @@ class Store:
             if fields.get("confirm"):
                 intent = _confirm(conn, intent, method, fields.get("fail", False))
             if idempotency is not None:
-                conn.execute("INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at)"
-                             " VALUES (?,?,?,?,?)",
-                             (idempotency.key, idempotency.fingerprint, 201, json.dumps(intent, ensure_ascii=False),
-                              time.time()))
+                idempotency_mod.remember(conn, idempotency, 201, intent)
         self.wake()
         return 201, intent, False
 
@@ -433,12 +420,7 @@ class Store:
             return status
 
 
-def get_store(request: Request) -> Store:
-    """The app's one Store (built by ``main.build_app``)."""
-    return request.app.state.store
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(store_of)]
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -571,13 +553,3 @@ def _delivery(conn: sqlite3.Connection, row: sqlite3.Row) -> dict:
             "last_status_code": attempts[-1]["status_code"] if attempts else None, "attempts": attempts}
 
 
-def _saved_answer(conn: sqlite3.Connection, idem: Idempotency) -> tuple[int, dict] | None:
-    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (time.time() - idem.ttl_s,))
-    row = conn.execute("SELECT * FROM idempotency_keys WHERE key = ?", (idem.key,)).fetchone()
-    if row is None:
-        return None
-    if row["fingerprint"] != idem.fingerprint:
-        raise ApiError(422, "IDEMPOTENCY_KEY_REUSED",
-                       "Цей Idempotency-Key вже використано для іншого запиту; для нового запиту потрібен новий ключ",
-                       [{"field": "Idempotency-Key", "message": "Тіло запиту відрізняється від першого запиту"}])
-    return row["status"], json.loads(row["body"])

@@ -19,10 +19,10 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, OAuth2
 
 from labservices.common import ApiError
+from labservices.common.ratelimit import count
 
 from . import tokens
 from .passwords import verify_password
-from .ratelimit import RateLimiter
 from .settings import ApiKey, Settings, SettingsDep
 from .store import StoreDep
 
@@ -159,17 +159,6 @@ def identify(request: Request, settings: Settings, store) -> Principal | None:
                      rate_limit=key.rate_limit, rate_window_s=key.rate_window_s)
 
 
-def _count(request: Request, principal: Principal) -> None:
-    """Count the request against the caller's rate limit; 429 once it is used up."""
-    limiter: RateLimiter = request.app.state.limiter
-    state = limiter.hit(principal.rate_key, principal.rate_limit, principal.rate_window_s)
-    request.state.rate_limit = state
-    if not state.allowed:
-        raise ApiError(429, "RATE_LIMITED",
-                       f"Ліміт {state.limit} запитів вичерпано; повторіть через {state.retry_after()} с",
-                       headers={"Retry-After": str(state.retry_after()), **state.headers()})
-
-
 def optional_client(
     request: Request, settings: SettingsDep, store: StoreDep,
     _header: Annotated[None, Depends(api_key_header)], _query: Annotated[None, Depends(api_key_query)],
@@ -179,7 +168,7 @@ def optional_client(
     """The caller if it sent credentials (then they must be valid), else None."""
     principal = identify(request, settings, store)
     if principal is not None:
-        _count(request, principal)
+        count(request, request.app.state.limiter, principal.rate_key, principal.rate_limit, principal.rate_window_s)
     return principal
 
 

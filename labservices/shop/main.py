@@ -1,24 +1,26 @@
-"""The shop service: ``uvicorn labservices.shop.main:app``."""
+"""The shop service: its app, built by the host from the declaration in ``__init__.py``."""
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
 from labservices.common import create_app
+from labservices.common.declaration import Instance
+from labservices.common.ratelimit import RateLimiter
 
+from . import SERVICE
 from .docs import DESCRIPTION, TAGS
-from .ratelimit import RateLimiter
+from .headers import VersionHeaders
 from .routes import customers, oauth, orders, products, sandbox, users, weather
-from .settings import Settings, get_settings
+from .settings import Settings
 from .store import Store
 from .versions import api_version, unsupported
-from .web import ShopHeaders
 
 RESOURCES = [users.router, customers.router, products.router, orders.router, weather.router]
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
+def build_app(instance: Instance | None = None) -> FastAPI:
     """The shop with its own database; every resource at /api, /api/v1 and /api/v2 (only /api in /docs)."""
-    settings = settings or get_settings()
+    settings = Settings.for_instance(instance)
     store = Store(settings.database_path("shop"))
     limiter = RateLimiter(settings.rate_limit_per_minute, 60)
 
@@ -26,8 +28,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         store.reset()
         limiter.restore()
 
-    app = create_app("shop", title="Integration Lab: Shop API", description=DESCRIPTION, settings=settings,
-                     reset=reset, openapi_tags=TAGS)
+    app = create_app(instance or SERVICE.name, title=SERVICE.title, description=DESCRIPTION, settings=settings,
+                     reset=reset, openapi_tags=TAGS, on_stop=[store.db.close])
     app.state.store = store
     app.state.limiter = limiter
     for prefix in ("/api", "/api/v1", "/api/v2"):
@@ -37,8 +39,5 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sandbox.router)
     app.include_router(oauth.router)
     app.include_router(unsupported)
-    app.add_middleware(ShopHeaders)
+    app.add_middleware(VersionHeaders)
     return app
-
-
-app = build_app()

@@ -9,8 +9,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator,
-                      StringConstraints, WithJsonSchema, field_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
+                      WithJsonSchema, field_validator)
+
+from labservices.common.pagination import Pagination
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range; larger ids are a client error, not a crash
 
@@ -82,15 +84,6 @@ class _NoNulls(BaseModel):
 
 
 # --- pagination ---------------------------------------------------------------------
-
-
-class Pagination(BaseModel):
-    """Where this page sits in the whole list (the lecture's ``pagination`` object)."""
-
-    page: int = Field(examples=[1])
-    per_page: int = Field(examples=[20])
-    total: int = Field(examples=[156])
-    total_pages: int = Field(examples=[8])
 
 
 # --- users --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Lists are overridden with JSON, e.g. ``SHOP_API_KEYS='[{"key": "k1", "name": "mi
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import Depends
@@ -14,6 +13,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from labservices.common import ServiceSettings
+from labservices.common.deps import settings_of
 
 Role = Literal["reader", "user", "moderator", "manager", "admin"]
 
@@ -69,10 +69,5 @@ class Settings(ServiceSettings):
     oauth_clients: list[OAuthClient] = Field(default_factory=lambda: list(DEFAULT_OAUTH_CLIENTS))
 
 
-@lru_cache
-def get_settings() -> Settings:
-    """The process's one Settings object (tests override this dependency)."""
-    return Settings()
 
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]

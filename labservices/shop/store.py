@@ -10,13 +10,18 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from labservices.common import ApiError, Database, where_clause
+from labservices.common import ApiError, Database
+from labservices.common import idempotency as idempotency_mod
+from labservices.common import where_clause
+from labservices.common.clock import now_iso
+from labservices.common.deps import store_of
+from labservices.common.idempotency import Idempotency
 
 from . import seed
 from .models import OrderPublic
@@ -72,17 +77,7 @@ CREATE TABLE IF NOT EXISTS order_items (
     unit_price REAL NOT NULL,
     PRIMARY KEY (order_id, line)
 );
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    client TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    location TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (client, key)
-);
-"""
+""" + idempotency_mod.SCHEMA
 
 # Which status an order may move to from each status.
 TRANSITIONS: dict[str, set[str]] = {
@@ -93,20 +88,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 Check = Callable[[dict[str, Any]], None]
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """An ``Idempotency-Key`` as the store keeps it: per client, with a fingerprint of the request."""
-
-    client: str
-    key: str
-    fingerprint: str
-    ttl_s: int
 
 
 @dataclass(frozen=True)
@@ -259,8 +240,8 @@ class Store:
         or is None when the customer comes from the URL (a 404).
         """
         with self.db.tx() as conn:
-            if idempotency is not None and (saved := _saved_answer(conn, idempotency)) is not None:
-                return saved
+            if idempotency is not None and (saved := idempotency_mod.replay(conn, idempotency)) is not None:
+                return Created(saved.status, saved.body, saved.location or "", replayed=True)
             if _one(conn, "SELECT id FROM customers WHERE id = ?", customer_id, dict) is None:
                 if customer_field is None:
                     raise ApiError(404, "NOT_FOUND", f"Клієнта {customer_id} не знайдено")
@@ -278,11 +259,7 @@ class Store:
             body = OrderPublic(**_with_items(conn, [row])[0]).model_dump(mode="json")
             created = Created(201, body, location_of(order_id))
             if idempotency is not None:
-                conn.execute(
-                    "INSERT INTO idempotency_keys (client, key, fingerprint, status, body, location, created_at)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (idempotency.client, idempotency.key, idempotency.fingerprint, created.status,
-                     json.dumps(created.body, ensure_ascii=False), created.location, time.time()))
+                idempotency_mod.remember(conn, idempotency, created.status, created.body, created.location)
             return created
 
     def set_order_status(self, order_id: int, status: str) -> dict:
@@ -315,12 +292,7 @@ class Store:
             return [convert(r) for r in rows], total
 
 
-def get_store(request: Request) -> Store:
-    """The app's one Store (built by ``main.build_app``)."""
-    return request.app.state.store
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(store_of)]
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -400,15 +372,3 @@ def _order_lines(conn: sqlite3.Connection, items: list[tuple[int | str, int]]) -
     if missing_stock:
         raise ApiError(409, "OUT_OF_STOCK", "Деяких товарів немає в наявності", missing_stock)
     return lines
-
-
-def _saved_answer(conn: sqlite3.Connection, idem: Idempotency) -> Created | None:
-    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (time.time() - idem.ttl_s,))
-    row = conn.execute("SELECT * FROM idempotency_keys WHERE client = ? AND key = ?", (idem.client, idem.key)).fetchone()
-    if row is None:
-        return None
-    if row["fingerprint"] != idem.fingerprint:
-        raise ApiError(422, "IDEMPOTENCY_KEY_REUSED",
-                       "Цей Idempotency-Key вже використано для іншого запиту; для нового запиту потрібен новий ключ",
-                       [{"field": "Idempotency-Key", "message": "Тіло або адреса запиту відрізняються від першого запиту"}])
-    return Created(row["status"], json.loads(row["body"]), row["location"], replayed=True)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit import components
-from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
-from tests.conftest import ROOT
+from labkit.procs import terminate, wait_until
+from tests.conftest import start_service
 from tests.payments.conftest import Pay
 from tests.payments.receiver import Receiver
 
@@ -18,15 +17,9 @@ from tests.payments.receiver import Receiver
 @contextmanager
 def payments(home: Path, time_scale: float):
     """A payments service on ``home``'s database; yields (Pay, process) so a test can kill it."""
-    spec = components.by_name("payments")
-    command = spec.command()
-    address = f"http://127.0.0.1:{free_port()}"
-    command[command.index("--port") + 1] = address.rsplit(":", 1)[1]
-    env = {**spec.environment(home), "PAYMENTS_RETRY_TIME_SCALE": str(time_scale), "PAYMENTS_DELIVERY_TIMEOUT_S": "1"}
-    proc = spawn(command, env=env, log_path=home / "payments.log", cwd=ROOT)
+    env = {"PAYMENTS_RETRY_TIME_SCALE": str(time_scale), "PAYMENTS_DELIVERY_TIMEOUT_S": "1"}
+    address, proc = start_service("payments", home, env)
     try:
-        assert wait_until(lambda: http_ok(address + "/health"), timeout=30, while_alive=proc.pid), \
-            (home / "payments.log").read_text()[-2000:]
         yield Pay(address), proc
     finally:
         terminate(proc.pid)
@@ -73,9 +66,9 @@ def test_no_delivery_is_lost_across_a_restart(tmp_path, how):
             terminate(proc.pid)
             proc.wait(timeout=10)
     port = int(url.rsplit(":", 1)[1].split("/")[0])
-    from labkit.grading.appserver import AppServer
-
     import socket
+
+    from labkit.grading.appserver import AppServer
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import os
-import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from labkit.components import COMPONENTS
+from labkit.components import components
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,9 +65,10 @@ def _compose_config() -> dict:
 
 def test_compose_file_is_valid_and_runs_every_component():
     services = _compose_config()["services"]
-    for comp in COMPONENTS:
-        assert comp.name in services, f"{comp.name} is missing from docker-compose.yml"
-    assert "jupyterlab" in services
+    for comp in components():
+        if comp.kind != "host":  # under compose each service is a container of its own
+            assert comp.name in services, f"{comp.name} is missing from docker-compose.yml"
+    assert "jupyterlab" in services and "host" not in services
 
 
 def test_every_compose_service_has_a_healthcheck_and_waits_for_healthy_dependencies():
@@ -76,12 +77,12 @@ def test_every_compose_service_has_a_healthcheck_and_waits_for_healthy_dependenc
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         for dep, cond in (svc.get("depends_on") or {}).items():
             assert cond == {"condition": "service_healthy"}, f"{name} starts before {dep} is healthy"
-    assert set(services["jupyterlab"]["depends_on"]) >= {c.name for c in COMPONENTS}
+    assert set(services["jupyterlab"]["depends_on"]) >= {c.name for c in components() if c.kind != "host"}
 
 
 def test_jupyterlab_in_compose_finds_every_service_by_env():
     env = _compose_config()["services"]["jupyterlab"]["environment"]
-    for comp in (c for c in COMPONENTS if c.kind == "service"):  # brokers: tests/brokers/test_compose.py
+    for comp in (c for c in components() if c.kind == "service"):  # brokers: tests/brokers/test_compose.py
         assert env[f"LAB_{comp.name.upper()}_URL"].startswith(f"http://{comp.name}:")
 
 
@@ -95,7 +96,22 @@ def test_readme_table_lists_every_service_and_port(monkeypatch):
     for var in [v for v in os.environ if v.startswith("LAB_")]:
         monkeypatch.delenv(var)  # the default ports, not the free ones a session's stack runs on
     readme = (ROOT / "README.md").read_text()
-    for comp in COMPONENTS:
+    for comp in components():
+        if comp.kind == "host":
+            continue
         row = next((l for l in readme.splitlines() if l.startswith(f"| {comp.name} ")), None)
         assert row, f"README's service table has no row for {comp.name}"
         assert comp.address.rsplit(":", 1)[1] in row
+
+
+def test_files_derived_from_the_declarations_are_current():
+    out = subprocess.run([sys.executable, "-m", "labkit.cli", "generate", "--check"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("LAB_")})
+    assert out.returncode == 0, out.stderr
+
+
+def test_each_service_container_runs_the_host_with_that_one_service():
+    services = _compose_config()["services"]
+    for comp in (c for c in components() if c.kind == "service"):
+        assert services[comp.name]["command"] == ["python", "-m", "labservices.host", "--only", comp.name, "--child"]
+        assert services[comp.name]["environment"]["LAB_BIND_HOST"] == "0.0.0.0"

@@ -1,6 +1,7 @@
 """Bins: create one, read what it caught, choose what it answers, replay a request elsewhere."""
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -9,10 +10,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from labservices.common import ApiError, error_responses
+from labservices.common.deps import ClientDep
 from labservices.common.targets import target_problem
 
-from ..models import (BinCreate, BinPublic, BinResponse, BinsPublic, CapturedRequest, CapturedRequests,
-                      ReplayCreate, ReplayResult)
+from ..models import (BinCreate, BinPublic, BinResponse, BinsPublic, CapturedRequest, CapturedRequests, ReplayCreate,
+                      ReplayResult)
 from ..settings import Settings, SettingsDep
 from ..store import StoreDep
 
@@ -83,20 +85,21 @@ def clear_requests(bin_id: BinId, store: StoreDep) -> Response:
 
 
 @router.post("/{bin_id}/requests/{number}/replay", response_model=ReplayResult, responses=error_responses(400, 404, 409))
-def replay(bin_id: BinId, number: Number, body: ReplayCreate, store: StoreDep, settings: SettingsDep) -> ReplayResult:
+async def replay(bin_id: BinId, number: Number, body: ReplayCreate, store: StoreDep, settings: SettingsDep,
+                 client: ClientDep) -> ReplayResult:
     """Send the captured request again, byte for byte, to another URL (ngrok's replay); shows the answer."""
     problem = target_problem(body.url, settings.allowed_hosts)
     if problem:
         raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem}])
-    captured = store.get_request(bin_id, number)
+    captured = await asyncio.to_thread(store.get_request, bin_id, number)
     if captured["truncated"]:
         raise ApiError(409, "BODY_TRUNCATED", f"Тіло запиту {number} збережено не повністю "
                        f"({settings.keep_body_bytes} з {captured['body_size']} байтів); повторити його не можна")
     headers = [(k, v) for k, v in captured["raw_headers"] if k.lower() not in HOP_BY_HOP]
     started = time.perf_counter()
     try:
-        with httpx.Client(follow_redirects=False, trust_env=False, timeout=settings.replay_timeout_s) as client:
-            resp = client.request(captured["method"], body.url, headers=headers, content=captured["raw_body"])
+        resp = await client.request(captured["method"], body.url, headers=headers, content=captured["raw_body"],
+                                    timeout=settings.replay_timeout_s)
     except httpx.HTTPError as exc:
         return ReplayResult(url=body.url, method=captured["method"], status_code=None,
                             duration_ms=round((time.perf_counter() - started) * 1000, 2), headers={}, body=None,

@@ -2,25 +2,21 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError, error_responses
+from labservices.common.idempotency import Idempotency, IdempotencyKey
 
 from ..deps import FlakyDep, IntentPath
 from ..models import IntentStatus, PaymentIntentConfirm, PaymentIntentCreate, PaymentIntentPublic, PaymentIntentsPublic
-from ..store import Idempotency, StoreDep
+from ..store import StoreDep
 
 router = APIRouter(prefix="/api/payment_intents", tags=["Payment intents"])
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255,
-    description="Any unique string (a UUID): retrying with the same key creates nothing new")]
 
 
 @router.post("", status_code=201, response_model=PaymentIntentPublic,
@@ -33,10 +29,7 @@ async def create_intent(body: PaymentIntentCreate, request: Request, store: Stor
         flaky.record(arrived, idempotency_key, failure, int(failure[:3]), None)
         retry = {"Retry-After": str(flaky.config.retry_after_s)} if failure == "429" else None
         raise ApiError(int(failure), message="Збій, внесений перемикачем /admin/flaky", headers=retry)
-    idem = None
-    if idempotency_key is not None:
-        fingerprint = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-        idem = Idempotency(idempotency_key, fingerprint)
+    idem = Idempotency.of(idempotency_key, request=body.model_dump(mode="json"))
     status, intent, replayed = await run_in_threadpool(store.create_intent, body.model_dump(), idem)
     flaky.record(arrived, idempotency_key, failure or ("replayed" if replayed else "ok"),
                  500 if failure == "500_after_commit" else status, intent["id"])

@@ -1,10 +1,13 @@
 """Webhook endpoints: register a URL and its event types, change, delete, read or roll the secret, test attacks."""
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from labservices.common import ApiError, error_responses
+from labservices.common.targets import target_problem
 
 from ..delivery import attack_request, post
 from ..deps import ConfigDep, EndpointPath, WorkerDep
@@ -12,7 +15,6 @@ from ..models import (AttackCreate, AttackResult, EndpointSecret, SecretRoll, We
                       WebhookEndpointPublic, WebhookEndpointsPublic, WebhookEndpointUpdate)
 from ..settings import SettingsDep
 from ..store import StoreDep
-from labservices.common.targets import target_problem
 
 router = APIRouter(prefix="/api/webhook_endpoints", tags=["Webhook endpoints"])
 
@@ -78,13 +80,12 @@ def roll_secret(endpoint_id: EndpointPath, store: StoreDep, body: SecretRoll | N
 async def simulate_attack(endpoint_id: EndpointPath, body: AttackCreate, store: StoreDep, worker: WorkerDep,
                           config: ConfigDep) -> AttackResult:
     """Send what an attacker would, built from a real event: forged, tampered, stale or re-timestamped, unsigned."""
-    endpoint = store.get_endpoint(endpoint_id)
-    event = store.get_event(body.event_id)
-    secrets_ = store.signing_secrets(endpoint_id)
+    def read() -> tuple[dict, dict, list[str]]:
+        return store.get_endpoint(endpoint_id), store.get_event(body.event_id), store.signing_secrets(endpoint_id)
+
+    endpoint, event, secrets_ = await asyncio.to_thread(read)  # SQLite: off the shared loop
     guid = event["id"]
     raw, headers = attack_request(body.kind, event, endpoint_id, secrets_, body.age_s, event["source"], guid)
-    if worker.client is None:
-        raise ApiError(503, "SERVICE_UNAVAILABLE", "Відправник вебхуків ще не запустився; спробуйте за мить")
     sent = await post(worker.client, endpoint["url"], raw, headers, config.timeout_s)
     return AttackResult(kind=body.kind, url=endpoint["url"], sent_headers=headers, sent_body=raw.decode(),
                         status_code=sent.status_code, duration_ms=round(sent.duration_ms, 2),

@@ -7,16 +7,18 @@ from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from labservices.common import ApiError, error_responses
+from labservices.common.http import LabRouter, with_etag
+from labservices.common.idempotency import IdempotencyKey
+from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import Reader, Writer
-from ..models import MAX_ID, CustomerOrderCreate, CustomerPublic, CustomersPublic, OrderPublic, OrdersPublic, OrderStatus
-from ..pagination import PageDep, page_headers
+from ..models import (MAX_ID, CustomerOrderCreate, CustomerPublic, CustomersPublic, OrderPublic, OrdersPublic,
+                      OrderStatus)
 from ..settings import SettingsDep
 from ..store import StoreDep
-from ..web import ShopRouter, with_etag
-from .orders import IdempotencyKey, OrderId, found, place_order
+from .orders import OrderId, found, place_order
 
-router = ShopRouter(tags=["Customers"])
+router = LabRouter(tags=["Customers"])
 
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="Customer id, e.g. 123")]
 
@@ -29,11 +31,11 @@ def _customer(store, customer_id: int) -> dict:
 
 
 @router.get("/customers", response_model=CustomersPublic, responses=error_responses(400, 401, 429))
-def list_customers(request: Request, response: Response, store: StoreDep, settings: SettingsDep, page: PageDep,
+def list_customers(request: Request, response: Response, store: StoreDep, page: PageDep,
                    _: Reader, city: Annotated[str | None, Query(min_length=1, max_length=60)] = None) -> CustomersPublic:
     """List customers (needs scope read)."""
     customers, total = store.list_customers(city, page.offset, page.size)
-    page_headers(request, response, settings, page, total)
+    page_headers(request, response, page, total)
     return CustomersPublic(data=customers, pagination=page.meta(total))
 
 
@@ -45,13 +47,13 @@ def get_customer(customer_id: CustomerId, request: Request, store: StoreDep, _: 
 
 @router.get("/customers/{customer_id}/orders", response_model=OrdersPublic, responses=error_responses(400, 401, 404))
 def list_customer_orders(customer_id: CustomerId, request: Request, response: Response, store: StoreDep,
-                         settings: SettingsDep, page: PageDep, _: Reader,
+                         page: PageDep, _: Reader,
                          status: OrderStatus | None = None) -> OrdersPublic:
     """List one customer's orders."""
     _customer(store, customer_id)
     orders, total = store.list_orders(status=status, created_after=None, created_before=None,
                                       customer_id=customer_id, offset=page.offset, limit=page.size)
-    page_headers(request, response, settings, page, total)
+    page_headers(request, response, page, total)
     return OrdersPublic(data=orders, pagination=page.meta(total))
 
 

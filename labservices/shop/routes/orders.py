@@ -1,29 +1,25 @@
 """Orders: list with the lecture's filters, create (with Idempotency-Key), change status, delete."""
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from labservices.common import ApiError, error_responses
+from labservices.common.http import LabRouter, location_of, with_etag
+from labservices.common.idempotency import Idempotency, IdempotencyKey
+from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import Principal, Reader, Writer
 from ..models import MAX_ID, OrderCreate, OrderPublic, OrdersPublic, OrderStatus, OrderUpdate
-from ..pagination import PageDep, page_headers
 from ..settings import Settings, SettingsDep
-from ..store import Created, Idempotency, Store, StoreDep
-from ..web import ShopRouter, location_of, with_etag
+from ..store import Created, Store, StoreDep
 
-router = ShopRouter(tags=["Orders"])
+router = LabRouter(tags=["Orders"])
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Order id, e.g. 98765")]
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255,
-    description="Any unique string (a UUID): resending the same request with it creates nothing new")]
 
 
 def found(order: dict | None, order_id: int) -> dict:
@@ -35,23 +31,18 @@ def found(order: dict | None, order_id: int) -> dict:
 def place_order(request: Request, store: Store, settings: Settings, principal: Principal, key: str | None,
                 customer_id: int, body, customer_field: str | None) -> JSONResponse:
     """Create an order (or replay the first answer to this Idempotency-Key): 201 with Location."""
-    idempotency = None
-    if key is not None:
-        request_print = json.dumps({"path": request.url.path, "body": body.model_dump(mode="json")}, sort_keys=True)
-        idempotency = Idempotency(principal.rate_key, key, hashlib.sha256(request_print.encode()).hexdigest(),
-                                  settings.idempotency_ttl_s)
+    idempotency = Idempotency.of(key, scope=principal.rate_key, ttl_s=settings.idempotency_ttl_s,
+                                 request={"path": request.url.path, "body": body.model_dump(mode="json")})
     items = [(item.product_id, item.quantity) for item in body.items]
     result: Created = store.create_order(customer_id, items, customer_field=customer_field, idempotency=idempotency,
-                                         location_of=location_of(request, settings.public_url))
-    headers = {"Location": result.location}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
+                                         location_of=location_of(request))
+    headers = {"Location": result.location, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
     return JSONResponse(result.body, status_code=result.status, headers=headers)
 
 
 @router.get("/orders", response_model=OrdersPublic, responses=error_responses(400, 401, 403, 429))
 def list_orders(
-    request: Request, response: Response, store: StoreDep, settings: SettingsDep, page: PageDep, _: Reader,
+    request: Request, response: Response, store: StoreDep, page: PageDep, _: Reader,
     status: Annotated[OrderStatus | None, Query(description="e.g. pending")] = None,
     created_after: Annotated[date | None, Query(description="Orders created on or after this day, e.g. 2024-01-01")] = None,
     created_before: Annotated[date | None, Query(description="Orders created before this day")] = None,
@@ -60,7 +51,7 @@ def list_orders(
     """List orders, e.g. ?status=pending&created_after=2024-01-01&page=2&limit=20 (needs scope read)."""
     orders, total = store.list_orders(status=status, created_after=created_after, created_before=created_before,
                                       customer_id=customer_id, offset=page.offset, limit=page.size)
-    page_headers(request, response, settings, page, total)
+    page_headers(request, response, page, total)
     return OrdersPublic(data=orders, pagination=page.meta(total))
 
 

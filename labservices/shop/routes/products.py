@@ -6,17 +6,16 @@ from typing import Annotated, Literal
 from fastapi import Path, Query, Request, Response
 
 from labservices.common import ApiError, error_responses
+from labservices.common.http import LabRouter, if_match, json_with_etag, location_of, with_etag
+from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import OptionalClient, Writer
-from ..models import (MAX_ID, Category, ProductCreate, ProductPublic, ProductPublicV2, ProductReplace,
-                      ProductsPublic, ProductsPublicV2, ProductUpdate)
-from ..pagination import PageDep, page_headers
-from ..settings import SettingsDep
+from ..models import (MAX_ID, Category, ProductCreate, ProductPublic, ProductPublicV2, ProductReplace, ProductsPublic,
+                      ProductsPublicV2, ProductUpdate)
 from ..store import StoreDep
 from ..versions import ApiVersion
-from ..web import ShopRouter, if_match, json_with_etag, location_of, with_etag
 
-router = ShopRouter(tags=["Products"])
+router = LabRouter(tags=["Products"])
 
 ProductId = Annotated[int, Path(ge=1, le=MAX_ID, description="Product id, e.g. 1")]
 Product = ProductPublic | ProductPublicV2
@@ -38,7 +37,7 @@ def _found(product: dict | None, product_id: int) -> dict:
 
 @router.get("/products", response_model=ProductsPublic | ProductsPublicV2, responses=error_responses(400, 401, 429))
 def list_products(
-    request: Request, response: Response, store: StoreDep, settings: SettingsDep, page: PageDep,
+    request: Request, response: Response, store: StoreDep, page: PageDep,
     version: ApiVersion, _: OptionalClient,
     category: Annotated[Category | None, Query(description="e.g. electronics")] = None,
     price_min: Amount = None, price_max: Amount = None,
@@ -52,7 +51,7 @@ def list_products(
                        [{"field": "price_min", "message": "price_min не може бути більшим за price_max"}])
     products, total = store.list_products(category=category, price_min=price_min, price_max=price_max,
                                           in_stock=in_stock, q=q, sort=sort, offset=page.offset, limit=page.size)
-    page_headers(request, response, settings, page, total)
+    page_headers(request, response, page, total)
     model = ProductsPublicV2 if version == 2 else ProductsPublic
     return model(data=[public(p, version) for p in products], pagination=page.meta(total))
 
@@ -66,11 +65,11 @@ def get_product(product_id: ProductId, request: Request, store: StoreDep, versio
 
 @router.post("/products", status_code=201, response_model=Product,
              responses=error_responses(400, 401, 403, 409, 415))
-def create_product(body: ProductCreate, request: Request, store: StoreDep, settings: SettingsDep,
+def create_product(body: ProductCreate, request: Request, store: StoreDep,
                    version: ApiVersion, _: Writer) -> Response:
     """Add a product: 201 with Location; 409 if the SKU is taken."""
     product = store.create_product(body.model_dump())
-    location = location_of(request, settings.public_url)(product["id"])
+    location = location_of(request)(product["id"])
     return json_with_etag(public(product, version), 201, {"Location": location})
 
 

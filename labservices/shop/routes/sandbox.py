@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from labservices.common.ratelimit import RateLimiter
+
 from ..auth import ROLE_SCOPES, scopes_of
 from ..models import ApiKeyInfo, ClientInfo, Credentials, RateLimitConfig, UserLogin
-from ..ratelimit import RateLimiter
 from ..seed import USERS
 from ..settings import SettingsDep
 from ..versions import api_version

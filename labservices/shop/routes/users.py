@@ -6,18 +6,17 @@ from typing import Annotated, Literal
 from fastapi import Path, Query, Request, Response
 
 from labservices.common import ApiError, error_responses
+from labservices.common.http import LabRouter, if_match, json_with_etag, location_of, with_etag
+from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import Admin, CurrentClient, Reader, Writer
 from ..models import (MAX_ID, Me, UserCreate, UserPublic, UserPublicV2, UserReplace, UsersPublic, UsersPublicV2,
                       UserUpdate)
-from ..pagination import PageDep, page_headers
 from ..passwords import hash_password
-from ..settings import SettingsDep
 from ..store import StoreDep
 from ..versions import ApiVersion
-from ..web import ShopRouter, if_match, json_with_etag, location_of, with_etag
 
-router = ShopRouter(tags=["Users"])
+router = LabRouter(tags=["Users"])
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="User id, e.g. 12345")]
 User = UserPublic | UserPublicV2
@@ -58,13 +57,13 @@ def _found(user: dict | None, user_id: int) -> dict:
 
 
 @router.get("/users", response_model=UsersPublic | UsersPublicV2, responses=error_responses(400, 401, 429))
-def list_users(request: Request, response: Response, store: StoreDep, settings: SettingsDep, page: PageDep,
+def list_users(request: Request, response: Response, store: StoreDep, page: PageDep,
                version: ApiVersion, _: Reader,
                role: Annotated[Literal["user", "moderator", "manager", "admin"] | None, Query()] = None,
                active: bool | None = None) -> UsersPublic | UsersPublicV2:
     """List users, a page at a time (needs scope read)."""
     users, total = store.list_users(role, active, page.offset, page.size)
-    page_headers(request, response, settings, page, total)
+    page_headers(request, response, page, total)
     model = UsersPublicV2 if version == 2 else UsersPublic
     return model(data=[public(u, version) for u in users], pagination=page.meta(total))
 
@@ -84,13 +83,13 @@ def get_user(user_id: UserId, request: Request, store: StoreDep, version: ApiVer
 
 
 @router.post("/users", status_code=201, response_model=User, responses=error_responses(400, 401, 403, 409, 415))
-def create_user(body: UserCreate, request: Request, store: StoreDep, settings: SettingsDep, version: ApiVersion,
+def create_user(body: UserCreate, request: Request, store: StoreDep, version: ApiVersion,
                 _: Writer) -> Response:
     """Create a user: 201 with Location; 409 if the username or email is taken."""
     fields = _stored(body.model_dump(exclude={"password"}))
     fields["password_hash"] = hash_password(body.password) if body.password else None
     user = store.create_user(fields)
-    location = location_of(request, settings.public_url)(user["id"])
+    location = location_of(request)(user["id"])
     return json_with_etag(public(user, version), 201, {"Location": location})
 
 

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import Query
 
 from labservices.common import ApiError, error_responses
+from labservices.common.http import LabRouter
 
 from ..auth import CurrentClient
 from ..models import Weather
-from ..web import ShopRouter
 
-router = ShopRouter(tags=["Weather"])
+router = LabRouter(tags=["Weather"])
 
 OBSERVED_AT = "2024-02-08T10:30:00Z"
 

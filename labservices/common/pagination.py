@@ -11,14 +11,22 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from labservices.common import ApiError
-
-from .models import Pagination
-from .settings import SettingsDep
+from .errors import ApiError
+from .http import base_url
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+
+
+class Pagination(BaseModel):
+    """Where this page sits in the whole list (the lecture's ``pagination`` object)."""
+
+    page: int = Field(examples=[1])
+    per_page: int = Field(examples=[20])
+    total: int = Field(examples=[156])
+    total_pages: int = Field(examples=[8])
 
 
 @dataclass(frozen=True)
@@ -50,12 +58,7 @@ def page_params(
 PageDep = Annotated[Page, Depends(page_params)]
 
 
-def base_url(request: Request, public_url: str | None) -> str:
-    """Where clients reach the shop: SHOP_PUBLIC_URL, else the address this request came to."""
-    return (public_url or str(request.base_url)).rstrip("/")
-
-
-def page_headers(request: Request, response: Response, settings: SettingsDep, page: Page, total: int) -> None:
+def page_headers(request: Request, response: Response, page: Page, total: int) -> None:
     """Set ``Link`` (first, prev, next, last) and ``X-Total-Count`` on a list response."""
     last = max(1, math.ceil(total / page.size))
     targets = {"first": 1, "last": last}
@@ -63,7 +66,7 @@ def page_headers(request: Request, response: Response, settings: SettingsDep, pa
         targets["prev"] = min(page.number - 1, last)
     if page.number < last:
         targets["next"] = page.number + 1
-    base = base_url(request, settings.public_url) + request.url.path
+    base = base_url(request) + request.url.path
     links = []
     for rel in ("first", "prev", "next", "last"):
         if rel in targets:

@@ -1,8 +1,8 @@
-"""HTTP details every shop resource shares: HEAD and OPTIONS, JSON-only bodies, ETags, Location, headers.
+"""HTTP details a careful REST API gets right, for every lab service: HEAD and OPTIONS, JSON-only bodies,
+ETags with If-None-Match / If-Match, and an absolute ``Location``.
 
-``ShopRouter`` makes every GET answer HEAD too and every path answer OPTIONS with
-``Allow``; POST, PUT and PATCH refuse bodies that are not JSON (415). ``ShopHeaders``
-stamps ``API-Version``, ``Vary: Accept`` and the rate-limit headers on /api answers.
+``LabRouter`` makes every GET answer HEAD too and every path answer OPTIONS with ``Allow``;
+POST, PUT and PATCH refuse bodies that are not JSON (415).
 """
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from typing import Any, Callable
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labservices.common import ApiError
-
-from .pagination import base_url
-from .ratelimit import RateState
+from .errors import ApiError
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -34,7 +29,7 @@ def require_json(request: Request) -> None:
                        [{"field": "Content-Type", "message": "Очікується application/json"}])
 
 
-class ShopRouter(APIRouter):
+class LabRouter(APIRouter):
     """An APIRouter whose GET routes also answer HEAD and whose paths answer OPTIONS."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -106,34 +101,13 @@ def json_with_etag(model: BaseModel, status_code: int = 200, headers: dict[str, 
     return JSONResponse(body, status_code=status_code, headers={"ETag": etag_of(body), **(headers or {})})
 
 
-def location_of(request: Request, public_url: str | None) -> Callable[[int], str]:
+def base_url(request: Request) -> str:
+    """Where clients reach the service: its configured ``public_url``, else the address this request came to."""
+    public_url = getattr(request.app.state.settings, "public_url", None)
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def location_of(request: Request) -> Callable[[int | str], str]:
     """The absolute URL of a resource created in the collection this request posted to."""
-    collection = base_url(request, public_url) + request.url.path.rstrip("/")
+    collection = base_url(request) + request.url.path.rstrip("/")
     return lambda resource_id: f"{collection}/{resource_id}"
-
-
-class ShopHeaders:
-    """Stamps API-Version, Vary: Accept and X-RateLimit-* on every /api answer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api"):
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "api_version" in state:
-                    headers.setdefault("API-Version", str(state["api_version"]))
-                headers.add_vary_header("Accept")
-                rate: RateState | None = state.get("rate_limit")
-                if rate is not None:
-                    for name, value in rate.headers().items():
-                        headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, stamped)

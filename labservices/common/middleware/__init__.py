@@ -1,0 +1,19 @@
+"""One small ASGI middleware per concern, as Starlette keeps them (``gzip.py``, ``cors.py``...).
+
+``create_app`` stacks them, outermost first:
+
+1. :class:`RequestIdMiddleware` — take or make ``X-Request-ID``; say the trace in ``traceresponse``;
+2. :class:`ObserveMiddleware` — time the request for /metrics and write one JSON access line;
+3. :class:`BodyLimitMiddleware` — 413 for a body over the limit, declared or streamed;
+4. :class:`ChaosMiddleware` — the chaos switches: latency, injected errors, down;
+5. :class:`LastResortMiddleware` — any unhandled exception becomes a 500 envelope, never a stack trace.
+"""
+from .body_limit import BodyLimitMiddleware
+from .chaos import CHAOS_EXEMPT, ChaosMiddleware
+from .last_resort import LastResortMiddleware
+from .observe import ObserveMiddleware, route_template
+from .reply import reply_error
+from .request_id import RequestIdMiddleware
+
+__all__ = ["RequestIdMiddleware", "ObserveMiddleware", "BodyLimitMiddleware", "ChaosMiddleware",
+           "LastResortMiddleware", "CHAOS_EXEMPT", "route_template", "reply_error"]
