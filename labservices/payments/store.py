@@ -13,13 +13,12 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
 
-from labservices.common import ApiError, Database
+from labservices.common import ApiError, Database, clock
 from labservices.common import idempotency as idempotency_mod
 from labservices.common import where_clause
 from labservices.common.deps import store_of
@@ -127,9 +126,7 @@ def new_id(prefix: str) -> str:
 
 def iso(ts: float | None) -> str | None:
     """Epoch seconds as ISO 8601 UTC with milliseconds, e.g. ``2024-02-08T10:30:45.123Z``."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return None if ts is None else clock.iso(ts, ms=True)
 
 
 def event_body(payload: dict[str, Any]) -> str:

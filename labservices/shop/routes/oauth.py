@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from datetime import datetime, timezone
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
+from labservices.common.clock import now_iso
 from labservices.common.context import current_request_id
 
 from .. import tokens
@@ -36,7 +36,7 @@ class OAuthFailure(Exception):
 
     def response(self) -> JSONResponse:
         body = OAuthError(error=self.error, error_description=self.description, request_id=current_request_id(),
-                          timestamp=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                          timestamp=now_iso())
         headers = dict(NO_STORE)
         if self.challenge:
             headers["WWW-Authenticate"] = 'Basic realm="shop", charset="UTF-8"'
