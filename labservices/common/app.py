@@ -22,8 +22,8 @@ from .client import ServiceClient
 from .declaration import Instance
 from .errors import install_error_handlers
 from .metrics import Metrics
-from .middleware import (BodyLimitMiddleware, ChaosMiddleware, LastResortMiddleware, ObserveMiddleware,
-                         RequestIdMiddleware)
+from .middleware import (BodyLimitMiddleware, ChaosMiddleware, HeadOptionsMiddleware, LastResortMiddleware,
+                         ObserveMiddleware, RequestIdMiddleware)
 from .ratelimit import RateLimitHeaders
 from .settings import ServiceSettings
 
@@ -159,6 +159,7 @@ def create_app(
     app.state.startup_error = None
     install_error_handlers(app)
     # add_middleware puts each new one outside the last: this reads from the innermost out.
+    app.add_middleware(HeadOptionsMiddleware)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(LastResortMiddleware)
     app.add_middleware(ChaosMiddleware, chaos=app.state.chaos, metrics=app.state.metrics)

@@ -1,8 +1,9 @@
 """Request dependencies every service reads from its own app (one place, as the template's ``api/deps.py``).
 
 One host process runs many apps, so nothing here is a process-wide singleton: each
-dependency returns what the app's factory put in ``app.state``. A service names the
-types it uses once::
+dependency returns what the app's factory put in ``app.state``. They are ``async def``:
+FastAPI runs a plain ``def`` dependency in a worker thread, a hop that costs more than
+reading an attribute. A service names the types it uses once::
 
     SettingsDep = Annotated[Settings, Depends(settings_of)]
     StoreDep = Annotated[Store, Depends(store_of)]
@@ -19,7 +20,7 @@ from .client import ServiceClient
 def from_state(attribute: str) -> Callable[[Request], Any]:
     """A dependency that returns ``request.app.state.<attribute>`` (what the factory put there)."""
 
-    def get(request: Request) -> Any:
+    async def get(request: Request) -> Any:
         return getattr(request.app.state, attribute)
 
     get.__name__ = f"{attribute}_of"

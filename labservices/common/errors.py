@@ -278,22 +278,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     headers = dict(exc.headers or {})
     if status == 405:
         # Starlette names only the first route that matched the path; list every method.
-        allow = _allowed_methods(request)
+        from .middleware.head_options import allowed_methods
+
+        allow = allowed_methods(request.scope)
         if allow:
-            headers["Allow"] = allow
+            headers["Allow"] = ", ".join(allow)
     return error_response(request, status, code, message, None, headers)
-
-
-def _allowed_methods(request: Request) -> str:
-    """Every method some route answers at this path (routers may be nested, so ask each)."""
-    from starlette.routing import Match
-
-    allowed = []
-    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -1,8 +1,7 @@
-"""HTTP details a careful REST API gets right, for every lab service: HEAD and OPTIONS, JSON-only bodies,
-ETags with If-None-Match / If-Match, and an absolute ``Location``.
+"""HTTP details a careful REST API gets right, for every lab service: JSON-only bodies, ETags with
+If-None-Match / If-Match, and an absolute ``Location`` (HEAD and OPTIONS: ``middleware/head_options.py``).
 
-``LabRouter`` makes every GET answer HEAD too and every path answer OPTIONS with ``Allow``;
-POST, PUT and PATCH refuse bodies that are not JSON (415).
+``LabRouter``'s POST, PUT and PATCH routes refuse bodies that are not JSON (415).
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from .errors import ApiError
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 for a request body that is not JSON (an empty body is left to validation: 400)."""
     has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -30,34 +29,13 @@ def require_json(request: Request) -> None:
 
 
 class LabRouter(APIRouter):
-    """An APIRouter whose GET routes also answer HEAD and whose paths answer OPTIONS."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._allowed: dict[str, set[str]] = {}
+    """An APIRouter whose POST, PUT and PATCH routes refuse a body that is not JSON (415)."""
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ["GET"]}
         if methods & BODY_METHODS:
             kwargs["dependencies"] = [Depends(require_json), *(kwargs.get("dependencies") or [])]
         super().add_api_route(path, endpoint, **kwargs)
-        if path not in self._allowed:
-            self._allowed[path] = {"OPTIONS"}
-            super().add_api_route(path, self._options(path), methods=["OPTIONS"], include_in_schema=False,
-                                  name=f"options_{path}")
-        self._allowed[path] |= methods
-        if "GET" in methods:
-            self._allowed[path].add("HEAD")
-            head = {**kwargs, "methods": ["HEAD"], "include_in_schema": False, "operation_id": None,
-                    "name": f"head_{kwargs.get('name') or endpoint.__name__}"}
-            super().add_api_route(path, endpoint, **head)
-
-    def _options(self, path: str) -> Callable[[], Response]:
-        def options() -> Response:
-            """Say which methods this resource allows."""
-            return Response(status_code=204, headers={"Allow": ", ".join(sorted(self._allowed[path]))})
-
-        return options
 
 
 def etag_of(body: dict[str, Any]) -> str:

@@ -43,7 +43,7 @@ class Page:
                           total_pages=math.ceil(total / self.size))
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")] = 1,
     limit: Annotated[int | None, Query(ge=1, le=MAX_PER_PAGE, description="Items per page, 1..100 (default 20)")] = None,
     per_page: Annotated[int | None, Query(ge=1, le=MAX_PER_PAGE, description="The same as limit")] = None,

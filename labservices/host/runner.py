@@ -150,7 +150,9 @@ class Runner:
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (SO_REUSEADDR, so a quick restart finds it free)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # Nagle's algorithm meets delayed ACKs and every keep-alive request waits 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, OAuth2
+from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError
 from labservices.common.ratelimit import count
@@ -65,41 +66,18 @@ def scopes_of(roles: list[str]) -> list[str]:
     return [s for s in ("read", "write", "admin") if s in granted]
 
 
-# Security schemes, declared so /docs shows them and Swagger's Authorize button fills them in.
-# They only document; ``identify`` reads the headers itself, so every failure has the envelope.
-class _Documented:
-    async def __call__(self, request: Request) -> None:
-        return None
-
-
-class ApiKeyHeaderScheme(_Documented, APIKeyHeader):
-    pass
-
-
-class ApiKeyQueryScheme(_Documented, APIKeyQuery):
-    pass
-
-
-class BasicScheme(_Documented, HTTPBasic):
-    pass
-
-
-class BearerScheme(_Documented, HTTPBearer):
-    pass
-
-
-class ClientCredentialsScheme(_Documented, OAuth2):
-    pass
-
-
-api_key_header = ApiKeyHeaderScheme(name="X-API-Key", scheme_name="ApiKeyHeader", description="e.g. abc123def456")
-api_key_query = ApiKeyQueryScheme(name="apikey", scheme_name="ApiKeyQuery", description="e.g. ?apikey=abc123def456")
-basic = BasicScheme(scheme_name="Basic", description="e.g. ivan_petrenko / ivan-password")
-bearer = BearerScheme(scheme_name="Bearer", bearerFormat="JWT", description="A token from POST /oauth/token")
-client_credentials = ClientCredentialsScheme(
-    scheme_name="OAuth2", description="e.g. client_id my_app, client_secret secret123",
-    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS)),
-)
+# Security schemes for /docs (Swagger's Authorize button fills them in); labservices.common.openapi
+# attaches them to every operation that needs a caller. ``identify`` reads the headers itself, so
+# every failure has the envelope.
+SCHEMES = [
+    APIKeyHeader(name="X-API-Key", scheme_name="ApiKeyHeader", description="e.g. abc123def456"),
+    APIKeyQuery(name="apikey", scheme_name="ApiKeyQuery", description="e.g. ?apikey=abc123def456"),
+    HTTPBasic(scheme_name="Basic", description="e.g. ivan_petrenko / ivan-password"),
+    HTTPBearer(scheme_name="Bearer", bearerFormat="JWT", description="A token from POST /oauth/token"),
+    OAuth2(scheme_name="OAuth2", description="e.g. client_id my_app, client_secret secret123",
+           flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token",
+                                                                         scopes=SCOPE_DESCRIPTIONS))),
+]
 
 
 def _unauthorized(code: str, message: str, challenge: str) -> ApiError:
@@ -159,20 +137,19 @@ def identify(request: Request, settings: Settings, store) -> Principal | None:
                      rate_limit=key.rate_limit, rate_window_s=key.rate_window_s)
 
 
-def optional_client(
-    request: Request, settings: SettingsDep, store: StoreDep,
-    _header: Annotated[None, Depends(api_key_header)], _query: Annotated[None, Depends(api_key_query)],
-    _basic: Annotated[None, Depends(basic)], _bearer: Annotated[None, Depends(bearer)],
-    _oauth2: Annotated[None, Depends(client_credentials)],
-) -> Principal | None:
+async def optional_client(request: Request, settings: SettingsDep, store: StoreDep) -> Principal | None:
     """The caller if it sent credentials (then they must be valid), else None."""
-    principal = identify(request, settings, store)
+    if request.headers.get("authorization", "").strip().lower().startswith("basic"):
+        # A password hash (PBKDF2) takes milliseconds of CPU: a worker thread, not the shared loop.
+        principal = await run_in_threadpool(identify, request, settings, store)
+    else:
+        principal = identify(request, settings, store)
     if principal is not None:
         count(request, request.app.state.limiter, principal.rate_key, principal.rate_limit, principal.rate_window_s)
     return principal
 
 
-def current_client(principal: Annotated[Principal | None, Depends(optional_client)]) -> Principal:
+async def current_client(principal: Annotated[Principal | None, Depends(optional_client)]) -> Principal:
     """The authenticated caller; 401 when the request has no credentials."""
     if principal is None:
         raise _unauthorized("UNAUTHORIZED", "Потрібна автентифікація: X-API-Key, ?apikey=, Basic або Bearer-токен",
@@ -183,7 +160,7 @@ def current_client(principal: Annotated[Principal | None, Depends(optional_clien
 def require(scope: Scope):
     """A dependency that lets through only callers whose roles grant ``scope`` (else 403)."""
 
-    def check(principal: Annotated[Principal, Depends(current_client)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_client)]) -> Principal:
         if scope not in principal.scopes:
             headers = {}
             if principal.auth_method == "bearer":

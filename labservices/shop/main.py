@@ -5,9 +5,11 @@ from fastapi import Depends, FastAPI
 
 from labservices.common import create_app
 from labservices.common.declaration import Instance
+from labservices.common.openapi import document_security
 from labservices.common.ratelimit import RateLimiter
 
 from . import SERVICE
+from .auth import SCHEMES, optional_client
 from .docs import DESCRIPTION, TAGS
 from .headers import VersionHeaders
 from .routes import customers, oauth, orders, products, sandbox, users, weather
@@ -40,4 +42,5 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(unsupported)
     app.add_middleware(VersionHeaders)
+    document_security(app, SCHEMES, needs=optional_client)
     return app

@@ -28,7 +28,7 @@ def _unsupported(status: int, where: str, value: str) -> ApiError:
                     [{"field": where, "message": f"Допустимі значення: {supported}"}])
 
 
-def api_version(
+async def api_version(
     request: Request,
     version: Annotated[str | None, Query(max_length=20, description="API version, 1 (default) or 2; "
                                          "the same as /api/v2/... or Accept: application/vnd.company.v2+json")] = None,
@@ -39,7 +39,7 @@ def api_version(
         asked["path"] = int(match[1])
     if version is not None:
         text = version.strip().lower().removeprefix("v")
-        if not text.isdigit() or int(text) not in SUPPORTED:
+        if not (text.isascii() and text.isdigit()) or int(text) not in SUPPORTED:
             raise _unsupported(400, "version", version)
         asked["version"] = int(text)
     if match := VENDOR_TYPE.search(request.headers.get("accept", "")):

@@ -6,14 +6,17 @@
 2. :class:`ObserveMiddleware` — time the request for /metrics and write one JSON access line;
 3. :class:`BodyLimitMiddleware` — 413 for a body over the limit, declared or streamed;
 4. :class:`ChaosMiddleware` — the chaos switches: latency, injected errors, down;
-5. :class:`LastResortMiddleware` — any unhandled exception becomes a 500 envelope, never a stack trace.
+5. :class:`LastResortMiddleware` — any unhandled exception becomes a 500 envelope, never a stack trace;
+6. ``RateLimitHeaders`` (``ratelimit.py``) — ``X-RateLimit-*`` on every counted request;
+7. :class:`HeadOptionsMiddleware` — HEAD from the GET route, OPTIONS with ``Allow``, for every path.
 """
 from .body_limit import BodyLimitMiddleware
 from .chaos import CHAOS_EXEMPT, ChaosMiddleware
+from .head_options import HeadOptionsMiddleware, allowed_methods
 from .last_resort import LastResortMiddleware
 from .observe import ObserveMiddleware, route_template
 from .reply import reply_error
 from .request_id import RequestIdMiddleware
 
 __all__ = ["RequestIdMiddleware", "ObserveMiddleware", "BodyLimitMiddleware", "ChaosMiddleware",
-           "LastResortMiddleware", "CHAOS_EXEMPT", "route_template", "reply_error"]
+           "LastResortMiddleware", "HeadOptionsMiddleware", "allowed_methods", "CHAOS_EXEMPT", "route_template", "reply_error"]

@@ -6,6 +6,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import tracing
 from ..metrics import Metrics
 
 access_log = logging.getLogger("labservices.access")
@@ -36,6 +37,7 @@ class ObserveMiddleware:
             self.metrics.in_progress.dec()
             elapsed = time.perf_counter() - started
             route, method, path = route_template(scope), scope.get("method", ""), scope.get("path", "")
+            tracing.name_server_span(method, route)
             self.metrics.requests(method, route, str(status)).inc()
             self.metrics.latency(method, route).observe(elapsed)
             access_log.info("%s %s %s", method, path, status, extra={
