@@ -20,8 +20,9 @@ status:
 release: setup      ## regenerate exercises/ from solutions/
 	@.venv/bin/lab release
 
-bench: setup        ## measure start-up time and memory (see bench/)
+bench: setup        ## measure start-up time, memory (PSS) and the host's throughput (see bench/)
 	@.venv/bin/python bench/bench_stack.py
+	@.venv/bin/python bench/bench_host.py
 
 clean:
 	rm -rf .venv .pytest_cache

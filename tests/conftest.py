@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 
 from labkit import components, config
 from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
@@ -28,9 +29,22 @@ def start_service(name: str, home: Path, extra_env: dict[str, str] | None = None
     return address, proc
 
 
+BLOCKED = "event loop blocked"  # what the host's watchdog writes when a handler blocks the shared loop
+
+
+def assert_loop_never_blocked(log: Path) -> None:
+    """Fail when a service blocked its event loop (the host's watchdog logged it): a test, not a warning."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    blocked = [line for line in text.splitlines() if BLOCKED in line]
+    assert not blocked, f"a handler blocked the shared event loop (see {log}):\n" + "\n".join(blocked[:5])
+
+
 @contextmanager
 def running_service(name: str, home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run lab service ``name`` in a host process of its own with its data under ``home``; yield its URL."""
+    """Run lab service ``name`` in a host process of its own with its data under ``home``; yield its URL.
+
+    When the session is done with it, its log must show that nothing blocked its event loop.
+    """
     address = f"http://127.0.0.1:{free_port()}"
     old = os.environ.get(config.env_name(name))
     os.environ[config.env_name(name)] = address
@@ -41,6 +55,7 @@ def running_service(name: str, home: Path, extra_env: dict[str, str] | None = No
         finally:
             terminate(proc.pid)
             proc.wait(timeout=10)
+        assert_loop_never_blocked(home / f"{name}.log")
     finally:
         if old is None:
             os.environ.pop(config.env_name(name), None)
@@ -94,6 +109,31 @@ def lab_stack(lab_brokers):
     stack = Stack(home=home)
     try:
         stack.up(timeout=180)
+        yield stack
+        loop = requests.get(os.environ["LAB_HOST_URL"] + "/loop", timeout=10).json()
+        assert loop["blocked"] == 0, f"a handler blocked the shared event loop: {loop['blocks'][:3]}"
+    finally:
+        stack.down()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def running_host(names: list[str], home: Path, extra_env: dict[str, str] | None = None) -> Iterator:
+    """Services ``names`` in one host process, as `lab up` runs them, on free ports; yields the Stack.
+
+    Their addresses, the host's control URL and LAB_HOME are in ``os.environ`` meanwhile.
+    """
+    from labkit.stack import Stack
+
+    saved = dict(os.environ)
+    os.environ.update(extra_env or {})
+    os.environ.update({config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in names})
+    os.environ.update({"LAB_HOST_URL": f"http://127.0.0.1:{free_port()}", "LAB_HOME": str(home)})
+    specs = [c for c in components.components() if c.kind == "service" and c.name in names]
+    stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
+    try:
+        stack.up(timeout=60)
         yield stack
     finally:
         stack.down()

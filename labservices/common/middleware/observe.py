@@ -28,6 +28,8 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Routing is done; name the trace's span now, before the tracing layer ends it.
+                tracing.name_server_span(scope.get("method", ""), route_template(scope))
             await send(message)
 
         self.metrics.in_progress.inc()
@@ -37,7 +39,6 @@ class ObserveMiddleware:
             self.metrics.in_progress.dec()
             elapsed = time.perf_counter() - started
             route, method, path = route_template(scope), scope.get("method", ""), scope.get("path", "")
-            tracing.name_server_span(method, route)
             self.metrics.requests(method, route, str(status)).inc()
             self.metrics.latency(method, route).observe(elapsed)
             access_log.info("%s %s %s", method, path, status, extra={
