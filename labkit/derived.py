@@ -32,7 +32,8 @@ class Derived:
 def readme_table(services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
     rows = ["| service | port | what it teaches | notebooks |", "|---|---|---|---|"]
-    rows += [f"| {s.name} | {s.port} | {s.teaches} | {s.notebooks} |" for s in services]
+    rows += [f"| {s.name} | {', '.join([str(s.port), *(f'{p} ({n})' for n, p in s.extra_ports.items())])} | "
+             f"{s.teaches} | {s.notebooks} |" for s in services]
     rows += [f"| {b.name} | {b.readme_ports} | {b.readme} | {b.notebooks} |" for b in (RABBITMQ, KAFKA)]
     rows.append(f"| JupyterLab | {JUPYTER_PORT} | the course notebooks (`notebooks/`) and exercises (`exercises/`) | |")
     return "\n".join(rows)
@@ -50,7 +51,7 @@ def readme(current: str, services: list[Service] | None = None) -> str:
 
 def dockerfile(current: str, services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
-    ports = " ".join(str(p) for p in [*(s.port for s in services), JUPYTER_PORT])
+    ports = " ".join(str(p) for p in [*(p for s in services for p in (s.port, *s.extra_ports.values())), JUPYTER_PORT])
     return re.sub(r"^EXPOSE .*$", f"EXPOSE {ports}", current, count=1, flags=re.M)
 
 
@@ -120,6 +121,7 @@ BROKER_ENV = {
     "LAB_AMQP_URL": "amqp://guest:guest@rabbitmq:5672",
     "LAB_RABBITMQ_MANAGEMENT_URL": "http://rabbitmq:15672",
     "LAB_KAFKA_BOOTSTRAP": "kafka:19092",
+    "LAB_SMTP_URL": "smtp://mailbox:1025",  # the lab's mail server (the mailbox service's SMTP side)
 }
 # Every container writes its spans to one SQLite file on a shared volume; notebooks read it.
 TRACES_ENV = {"LAB_TRACES_FILE": "/traces/traces.sqlite3"}
@@ -152,7 +154,7 @@ def _service_block(s: Service, services: list[Service]) -> list[str]:
         f"      - {s.name}-data:/data",
         TRACES_VOLUME,
         "    ports:",
-        f"      - \"127.0.0.1:{s.port}:{s.port}\"",
+        *[f"      - \"127.0.0.1:{p}:{p}\"" for p in (s.port, *s.extra_ports.values())],
         "    healthcheck:",
         "      <<: *http-health",
         f"      test: [\"CMD\", \"python\", \"-c\", {_q(health)}]",

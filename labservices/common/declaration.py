@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 HOST = "127.0.0.1"
+BIND_HOST_ENV = "LAB_BIND_HOST"  # the interface services listen on: 0.0.0.0 in a container, loopback otherwise
 EXTRA_PACKAGES_ENV = "LAB_SERVICE_PACKAGES"  # comma-separated packages holding more declarations (tests)
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
@@ -48,6 +49,7 @@ class Service:
     package: str = ""  # where the service's code lives; default labservices.<name>
     needs: tuple[str, ...] = ()  # other components it talks to ("rabbitmq", "payments", ...)
     compose_env: dict[str, str] = field(default_factory=dict)  # extra environment under docker compose
+    extra_ports: dict[str, int] = field(default_factory=dict)  # listeners besides HTTP: {"smtp": 1025}
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -81,6 +83,11 @@ class Service:
         """Import the app factory (the heavy part: FastAPI, the service's routes and store)."""
         module, _, attr = self.factory.partition(":")
         return getattr(importlib.import_module(module), attr or "build_app")
+
+
+def bind_host(default: str = HOST) -> str:
+    """Where a service's listeners bind: ``LAB_BIND_HOST``, else ``default``."""
+    return os.environ.get(BIND_HOST_ENV) or default
 
 
 def url_env(name: str) -> str:
