@@ -11,6 +11,8 @@ case "${1:-test}" in
     # The broker tests run Apache Kafka (Java 17+, its jars through Maven) and RabbitMQ (below).
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null 2>&1 || want+=(maven)
+    # Web pages (JupyterLab's rendering of the notebooks, the lab's console) are tested in headless Chromium.
+    command -v chromium >/dev/null 2>&1 || want+=(chromium)
     ;;
   *) echo "usage: $0 test" >&2; exit 2 ;;
 esac
