@@ -1,4 +1,5 @@
-"""The compose override says only what this machine lacks, for every service the compose file has."""
+"""The harness itself: the override says only what this machine lacks, names and versions read right,
+and a machine without podman gets a skip that says what to install."""
 from __future__ import annotations
 
 import shlex
@@ -8,6 +9,7 @@ import pytest
 
 from tests.containers.compose import ComposeStack, parse_duration, shell_form
 from tests.containers.images import dockerfile_python, normalise, release_for
+from tests.containers import podman as podman_module
 from tests.containers.podman import Podman
 from tests.containers.session import ROOT
 
@@ -77,3 +79,14 @@ def test_the_dockerfile_starts_from_a_python_image_a_debian_release_stands_in_fo
     other.write_text("FROM node:20\n")
     with pytest.raises(RuntimeError, match="can stand in only for"):
         dockerfile_python(other)
+
+
+def test_without_podman_the_reason_names_the_packages_and_the_script_that_installs_them(monkeypatch):
+    monkeypatch.setattr(podman_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(podman_module.shutil, "which", lambda cmd: None if cmd in ("podman", "runc") else f"/usr/bin/{cmd}")
+    reason = podman_module.unavailable()
+    assert "missing Debian packages: podman, runc" in reason and "scripts/system-deps.sh test" in reason
+    monkeypatch.setattr(podman_module.shutil, "which", lambda cmd: f"/usr/bin/{cmd}")
+    assert podman_module.unavailable() is None
+    monkeypatch.setattr(podman_module.os, "geteuid", lambda: 1000)
+    assert "need root" in podman_module.unavailable()
