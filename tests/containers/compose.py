@@ -115,7 +115,10 @@ class ComposeStack:
         return self.containers()[service]["Names"][0]
 
     def health(self, service: str) -> str:
-        return self.podman.run("inspect", "--format", "{{.State.Health.Status}}", self.container(service)).stdout.strip()
+        return self._health(self.container(service))
+
+    def _health(self, container: str) -> str:
+        return self.podman.run("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
 
     def up(self, timeout: float = 600) -> float:
         """``docker-compose up -d``, running the healthchecks until every service is healthy; the seconds it took."""
@@ -128,14 +131,14 @@ class ComposeStack:
             while True:
                 code = proc.poll()
                 if code not in (None, 0):
-                    raise RuntimeError(f"docker-compose up failed ({code}):\n{self._up_log()}\n{self.describe()}")
+                    raise self._failure(f"docker-compose up failed ({code})")
                 status = self._run_due_checks(last_run)
                 if code == 0 and set(status) == set(self.services) and all(s == "healthy" for s in status.values()):
                     return time.monotonic() - started
                 failed = [f"{name} {s}" for name, s in status.items() if s in ("unhealthy", "exited", "stopped")]
                 if failed or time.monotonic() - started > timeout:
                     why = ", ".join(failed) if failed else f"not healthy after {timeout:.0f} s"
-                    raise RuntimeError(f"the compose stack did not come up ({why}).\n{self._up_log()}\n{self.describe()}")
+                    raise self._failure(f"the compose stack did not come up ({why})")
                 time.sleep(0.5)
         finally:
             if proc.poll() is None:
@@ -153,11 +156,15 @@ class ComposeStack:
             if row["State"] == "running" and time.monotonic() - last_run.get(service, -1e9) >= interval:
                 last_run[service] = time.monotonic()
                 self.podman.run("healthcheck", "run", name, check=False, timeout=60)
-            status[service] = self.health(service) if row["State"] == "running" else row["State"]
+            status[service] = self._health(name) if row["State"] == "running" else row["State"]
         return status
 
-    def _up_log(self) -> str:
-        return (self.podman.logs / "compose-up.log").read_text(errors="replace")[-3000:]
+    def _failure(self, what: str) -> RuntimeError:
+        """An error saying ``what``, docker-compose's output and each container's state and log (kept in failure.txt too)."""
+        up_log = (self.podman.logs / "compose-up.log").read_text(errors="replace")[-3000:]
+        text = f"{what}.\n{up_log}\n{self.describe()}"
+        (self.podman.logs / "failure.txt").write_text(text)
+        return RuntimeError(f"{text}\n(also in {self.podman.logs / 'failure.txt'})")
 
     def describe(self) -> str:
         """Each container's state, health and last log lines: what a failure message shows."""
