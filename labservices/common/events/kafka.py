@@ -36,22 +36,33 @@ async def ensure_topic() -> None:
         await admin.close()
 
 
+async def partitions() -> list[int]:
+    """The topic's partitions (none if it does not exist yet), from the cluster's own description."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap(), request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic()])
+    finally:
+        await admin.close()
+    if described.get("error_code"):
+        return []
+    return sorted(p["partition"] for p in described.get("partitions", []))
+
+
 async def replay(idle_s: float = 2.0) -> AsyncIterator[Event]:
     """Every event in the topic from its beginning, up to what was there when the replay started.
 
     It stops at the end offsets it read first, or after ``idle_s`` without a record (Tansu, the
     fallback broker, reports end offsets wrongly). Records that are not events are skipped.
     """
+    found = await partitions()
+    if not found:
+        return  # nothing was ever appended
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap(), enable_auto_commit=False,
                                 auto_offset_reset="earliest", request_timeout_ms=10_000)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic()) or set()
-        if not partitions:
-            await consumer.stop()
-            await ensure_topic()
-            return
-        assigned = [TopicPartition(topic(), p) for p in sorted(partitions)]
+        assigned = [TopicPartition(topic(), p) for p in found]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
