@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
@@ -14,7 +15,8 @@ from pydantic_settings import SettingsConfigDict
 from labservices.common import ApiError, Database, ServiceSettings, create_app, error_responses
 from labservices.common.clock import iso
 from labservices.common.declaration import Instance
-from labservices.common.events import Event, EventBus
+from labservices.common.events import Event, EventBus, Poison
+from labservices.common.events import store as event_store
 from labservices.common.events import kafka as event_topic
 
 from . import SERVICE, projection
@@ -114,12 +116,14 @@ def build_app(instance: Instance | None = None) -> FastAPI:
             projection.wipe(tx)
 
     def _fold_once(event: Event) -> None:
-        from labservices.common.events import store as event_store
-
         with db.tx() as tx:
-            if not event_store.seen(tx, event.id):
+            if event_store.seen(tx, event.id):
+                return
+            try:
                 projection.apply(tx, event)
-                event_store.remember(tx, event)
+            except Poison:
+                return  # the live consumer dead-lettered it too: a replay skips it the same way
+            event_store.remember(tx, event)
 
     router = APIRouter(tags=["Statistics"])
 
@@ -129,11 +133,8 @@ def build_app(instance: Instance | None = None) -> FastAPI:
         with db.tx() as conn:
             found = projection.summary(conn)
         last = found["last_event_time"]
-        lag = None
-        if last:
-            from datetime import datetime
-
-            lag = round(max(0.0, time.time() - datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp()), 3)
+        lag = round(max(0.0, time.time() - datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp()), 3) \
+            if last else None
         return {**found, "lag_s": lag}
 
     @router.get("/api/stats/daily", response_model=list[Day])
