@@ -21,6 +21,7 @@ from . import SERVICE
 from .store import Store
 
 log = logging.getLogger("labservices.mailbox")
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
 DESCRIPTION = """The lab's mail server and inbox, like Mailpit: nothing sent here leaves the machine.
 

@@ -20,7 +20,9 @@ The topology, all durable (``lab.events`` is the exchange every service shares):
   retry scale); after the last retry, or at once for a ``Poison`` event (not a CloudEvent, bad
   data), the consumer rejects it and RabbitMQ dead-letters it to ``<queue>.dead`` through the
   ``lab.dead`` exchange, with its ``x-death`` header saying why;
-* events are handled one at a time, in queue order (what one order's events need).
+* events about one subject (one order) are handled one at a time, in queue order; events about
+  different orders are handled side by side (up to ``concurrency``), as Kafka's partitions by key
+  do, so a slow call for one order does not hold up the others.
 
 The bus reconnects by itself: stop RabbitMQ and the services keep answering HTTP, their outboxes
 fill up; start it and everything pending is published within a second.
@@ -96,10 +98,11 @@ class Stats:
 class EventBus:
     """One service's side of the bus: its outbox relay and its subscriptions."""
 
-    def __init__(self, service: str, db: Database, *, prefetch: int = 20,
+    def __init__(self, service: str, db: Database, *, prefetch: int = 20, concurrency: int = 8,
                  retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> None:
         self.service = service
         self.db = db
+        self.concurrency = concurrency
         self.prefetch = prefetch
         self.retry_delays_s = retry_delays_s
         self.subscriptions: list[Subscription] = []
@@ -296,17 +299,51 @@ class EventBus:
     # --- consuming ---------------------------------------------------------------------------
 
     async def _consume(self, queue, channel) -> None:
+        """Handle messages side by side, but one subject's (one order's) strictly in order."""
         default_exchange = channel.default_exchange
-        async with queue.iterator() as messages:
-            async for message in messages:
-                await self._on_message(message, default_exchange)
-
-    async def _on_message(self, message: AbstractIncomingMessage, default_exchange) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        last: dict[str, asyncio.Task] = {}  # the latest task of each subject still running
+        running: set[asyncio.Task] = set()
         try:
-            event = decode(message.body, message.content_type)
-        except Poison as exc:
+            async with queue.iterator() as messages:
+                async for message in messages:
+                    await slots.acquire()
+                    try:
+                        event: Event | Poison = decode(message.body, message.content_type)
+                    except Poison as exc:
+                        event = exc
+                    key = event.subject if isinstance(event, Event) and event.subject else None
+                    previous = last.get(key) if key else None
+                    task = asyncio.create_task(self._after(previous, message, event, default_exchange))
+                    running.add(task)
+                    if key:
+                        last[key] = task
+
+                    def done(t: asyncio.Task, key=key) -> None:
+                        slots.release()
+                        running.discard(t)
+                        if key and last.get(key) is t:
+                            del last[key]
+                    task.add_done_callback(done)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _after(self, previous: asyncio.Task | None, message, event, default_exchange) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)  # the same order's earlier event first
+        try:
+            await self._on_message(message, event, default_exchange)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a broken channel: the message is redelivered on reconnect
+            log.exception("could not settle a message", extra={"service": self.service})
+
+    async def _on_message(self, message: AbstractIncomingMessage, event: "Event | Poison", default_exchange) -> None:
+        if isinstance(event, Poison):
             self._count("unknown", "dead")
-            log.error("dead-lettered a message that is not a CloudEvent: %s", exc,
+            log.error("dead-lettered a message that is not a CloudEvent: %s", event,
                       extra={"service": self.service, "message_id": message.message_id})
             await message.reject(requeue=False)
             return
