@@ -14,6 +14,7 @@ import time
 
 import httpx
 
+from labservices.common import ApiError
 from labservices.common.client import ServiceClient, TargetRefused
 from labservices.common.declaration import declared
 from labservices.common.events import Event, EventBus, Transient
@@ -28,11 +29,39 @@ class Shipping:
     def __init__(self, store: store_mod.Store, bus: EventBus, client: ServiceClient, carrier_key: str) -> None:
         self.store, self.bus, self.client, self.carrier_key = store, bus, client, carrier_key
 
-    def remember_order(self, tx, event: Event) -> None:
-        """OrderCreated: who gets the parcel and what is in it."""
+    async def ship_now(self, order_id: str, recipient: dict, total: int) -> tuple[dict, bool]:
+        """A saga's step: a waybill for an order now, over HTTP (published nowhere); (shipment, again)."""
+        row = await asyncio.to_thread(self.store.row, order_id)
+        if row is not None and row["waybill"]:
+            return store_mod.public(row), True
+        if row is not None and row["cancelled_at"]:
+            raise ApiError(409, "ORDER_CANCELLED", f"Замовлення {order_id} скасовано: відправлення не створюється")
+        try:
+            waybill = await self.waybill(order_id, recipient, total)
+        except CarrierRefused as exc:
+            raise ApiError(422, "SHIPPING_REJECTED", f"Перевізник відмовив: {exc}",
+                           [{"field": "recipient.city", "message": "Перевізник сюди не доставляє"}]) from None
+        except Transient as exc:
+            raise ApiError(503, "CARRIER_UNAVAILABLE", f"Перевізник недоступний ({exc}); спробуйте ще раз",
+                           headers={"Retry-After": "1"}) from None
+        now = time.time()
+
+        def record() -> dict:
+            with self.store.db.tx() as tx:
+                store_mod.note(tx, order_id, recipient=recipient, total=total, reserved_at=now, paid_at=now,
+                               waybill=waybill["IntDocNumber"], estimated_delivery=waybill["EstimatedDeliveryDate"],
+                               shipped_at=now)
+            return store_mod.public(self.store.row(order_id))
+        return await asyncio.to_thread(record), False
+
+    async def remember_order(self, event: Event):
+        """OrderCreated: who gets the parcel and what is in it; an order placed synchronously has its stock already."""
         order = event.parse(c.OrderCreated)
-        store_mod.note(tx, order.order_id, recipient={**order.customer.model_dump(), **order.shipping.model_dump()},
-                       items=[i.model_dump(exclude_none=True) for i in order.items], total=order.total)
+        facts = {"recipient": {**order.customer.model_dump(), **order.shipping.model_dump()},
+                 "items": [i.model_dump(exclude_none=True) for i in order.items], "total": order.total}
+        if order.stock == "reserved":  # placed through the catalog (notebook 05): no InventoryReserved will come
+            return await self._fact(order.order_id, reserved_at=time.time(), **facts)
+        return lambda tx: store_mod.note(tx, order.order_id, **facts)
 
     def cancelled(self, tx, event: Event) -> None:
         """OrderCancelled: an order not shipped yet will not be."""
@@ -52,7 +81,13 @@ class Shipping:
                  and not heard.get("cancelled_at") and not heard.get("waybill"))
         if not ready:
             return lambda tx: store_mod.note(tx, order_id, **fact)
-        waybill = await self._waybill(order_id, row)
+        recipient = fact.get("recipient") or (json.loads(row["recipient"]) if row is not None and row["recipient"]
+                                              else {})
+        total = fact.get("total") or (row["total"] if row is not None else 0) or 0
+        try:
+            waybill = await self.waybill(order_id, recipient, total)
+        except CarrierRefused as exc:
+            raise Transient(str(exc)) from None
 
         def ship(tx) -> None:
             store_mod.note(tx, order_id, **fact, waybill=waybill["IntDocNumber"],
@@ -62,22 +97,28 @@ class Shipping:
                 "estimated_delivery": waybill["EstimatedDeliveryDate"]})
         return ship
 
-    async def _waybill(self, order_id: str, row) -> dict:
-        recipient = json.loads(row["recipient"]) if row is not None and row["recipient"] else {}
-        props = {"CityRecipient": recipient.get("city", "Київ"), "RecipientAddress": recipient.get("warehouse",
-                                                                                                   "Відділення №1"),
+    async def waybill(self, order_id: str, recipient: dict, total: int) -> dict:
+        """A waybill from the carrier (the same one again for the same order); Transient or CarrierRefused."""
+        props = {"CityRecipient": recipient.get("city") or "Київ",
+                 "RecipientAddress": recipient.get("warehouse") or "Відділення №1",
                  "RecipientName": recipient.get("name") or "Одержувач", "RecipientsPhone": "380000000000",
-                 "Weight": "1", "Cost": str(row["total"] if row is not None and row["total"] else 0),
-                 "InfoRegClientBarcodes": order_id}
+                 "Weight": "1", "Cost": str(total or 0), "InfoRegClientBarcodes": order_id}
+        body = await self._carrier("InternetDocument", "save", props)
+        return body["data"][0]
+
+    async def _carrier(self, model: str, method: str, props: dict) -> dict:
         try:
             resp = await self.client.post(f"{declared('carrier').url}/v2.0/json/", json={
-                "apiKey": self.carrier_key, "modelName": "InternetDocument", "calledMethod": "save",
-                "methodProperties": props})
+                "apiKey": self.carrier_key, "modelName": model, "calledMethod": method, "methodProperties": props})
         except (httpx.HTTPError, TargetRefused) as exc:
             raise Transient(f"the carrier did not answer: {type(exc).__name__}") from None
         if resp.status_code != 200:
             raise Transient(f"the carrier answered {resp.status_code}")
         body = resp.json()
         if not body.get("success"):  # Nova Poshta says so in the body, with HTTP 200
-            raise Transient(f"the carrier refused: {'; '.join(body.get('errors', []))}")
-        return body["data"][0]
+            raise CarrierRefused(f"the carrier refused: {'; '.join(body.get('errors', []))}")
+        return body
+
+
+class CarrierRefused(Exception):
+    """The carrier answered and said no (a city it does not serve): asking again will not help."""
