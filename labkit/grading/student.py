@@ -43,6 +43,9 @@ class StudentError(Exception):
             "timeout": f"{n} не повернула результат вчасно{self.detail}. Перевірте, чи немає нескінченного циклу.",
             "crashed": f"процес із вашим кодом аварійно завершився під час виклику {n}{detail}.",
             "app": f"ваш застосунок {n} не вдалося запустити{detail}.",
+            "too_large": f"{n} повернула завеликий результат ({self.type}{detail}).",
+            "tampered": (f"виклик {n} не виконано: код роботи писав у канал перевірки не відповідь, тож перевірку "
+                         "роботи зупинено."),
         }
         return texts.get(self.kind, f"{n}: {self.type}{detail}")
 
@@ -57,6 +60,11 @@ class KernelStudent:
 
     def has(self, name: str) -> bool:
         return name in self.namespace
+
+    def sources(self) -> list[str]:
+        """The code the student ran, cell by cell: the kernel's input history (IPython keeps it in ``In``)."""
+        history = self.namespace.get("In")
+        return [c for c in history if isinstance(c, str)] if isinstance(history, list) else []
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if name not in self.namespace:
