@@ -64,8 +64,9 @@ class DiscoveryError(Exception):
     """SUBMISSIONS cannot be read at all: not there, empty, or a broken zip."""
 
 
-def read_regular(path: Path, shown: str, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+def read_regular(path: Path, shown: str, limit: int | None = None) -> bytes:
     """The bytes of ``path`` if it is a regular file (not a link) of at most ``limit`` bytes."""
+    limit = MAX_NOTEBOOK_BYTES if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -213,6 +214,9 @@ def from_zip(path: Path) -> list[Submission]:
     for member in members:
         name = member.filename
         parts = name.split("/")
+        if name.startswith("/") or ".." in parts or "\\" in name or "\0" in name:
+            raise DiscoveryError(f"{path.name} holds a file with an unsafe path ({name[:100]!r}); it is not "
+                                 "a zip Moodle made. Unpack it yourself with care, or download it again.")
         if member.is_dir() or not name.endswith(".ipynb") or any(p.startswith(".") or p == "__MACOSX" for p in parts):
             continue
         if len(parts) > 1:
@@ -222,8 +226,8 @@ def from_zip(path: Path) -> list[Submission]:
         key = _student_of(moodle) if moodle else owner
         sub = subs.setdefault(key, Submission(key, [], moodle=moodle))
         problem = _zip_problem(member)
-        if problem or name.startswith("/") or ".." in parts or "\\" in name:
-            sub.notes.append(f"{name}: {problem or 'an unsafe path'}; not graded.")
+        if problem:
+            sub.notes.append(f"{name}: {problem}; not graded.")
             continue
         sub.notebooks.append(Source(name, _zip_reader(path, name)))
     if not subs:
