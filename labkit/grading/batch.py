@@ -36,6 +36,11 @@ ROOT = Path(__file__).resolve().parents[2]
 COURSE_SECRETS = ("solutions", "tests")
 
 
+def default_workers() -> int:
+    """Two per core: a submission spends most of its time waiting on services, brokers and its own clock."""
+    return 2 * (os.cpu_count() or 1)
+
+
 class BatchError(Exception):
     """The batch cannot start: nothing to grade, the folders are wrong, or no sandbox can be built here."""
 
@@ -177,8 +182,8 @@ def preflight(limits: Limits, hide: list[str]) -> str:
 
 def grade_all(subs: list[Submission], exercises: dict[str, Exercise], *, workers: int | None = None,
               limits: Limits = Limits(), hide: list[str] = (), on_done=None) -> list[Graded]:
-    """Grade ``subs`` with ``workers`` in parallel (default: one per core); results sorted by student."""
-    workers = max(1, workers or os.cpu_count() or 1)
+    """Grade ``subs`` with ``workers`` in parallel (default: two per core); results sorted by student."""
+    workers = max(1, workers or default_workers())
     local = threading.local()
     sets: list[ServiceSet] = []
     lock = threading.Lock()
@@ -268,7 +273,7 @@ def grade(submissions: Path, out: Path, *, checks: Path | None = None, only: lis
     results = grade_all(subs, used, workers=workers, limits=limits, hide=hide,
                         on_done=lambda g: bar.update(g.student, g.status, g.total, max_total, g.seconds))
     bar.close()
-    settings = {"workers": workers or os.cpu_count(), "timeout": limits.timeout, "step_timeout": limits.step_timeout,
+    settings = {"workers": workers or default_workers(), "timeout": limits.timeout, "step_timeout": limits.step_timeout,
                 "check_timeout": limits.check_timeout, "memory_mb": limits.memory_mb, "output_kb": limits.output_kb,
                 "extra_checks": bool(checks), "exercises": list(used), "isolation": isolation,
                 "python": sys.version.split()[0]}

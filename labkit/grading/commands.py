@@ -29,7 +29,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--exercise", action="append", dest="only", metavar="ID",
                    help="grade only this exercise (repeat for more; default: every exercise found)")
     p.add_argument("-j", "--workers", type=int, default=None,
-                   help=f"submissions graded in parallel (default: the number of cores, {os.cpu_count()})")
+                   help=f"submissions graded in parallel (default: two per core, {2 * (os.cpu_count() or 1)})")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="wall-clock seconds per notebook: its cells and every check (default 60)")
     p.add_argument("--step-timeout", type=float, default=10.0,
