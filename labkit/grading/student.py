@@ -62,9 +62,19 @@ class KernelStudent:
         return name in self.namespace
 
     def sources(self) -> list[str]:
-        """The code the student ran, cell by cell: the kernel's input history (IPython keeps it in ``In``)."""
+        """The code the student ran: the kernel's input history (IPython keeps it in ``In``), cell by cell,
+        then the source of each function the namespace holds now (for code that did not come from cells)."""
+        import inspect
+
         history = self.namespace.get("In")
-        return [c for c in history if isinstance(c, str)] if isinstance(history, list) else []
+        found = [c for c in history if isinstance(c, str)] if isinstance(history, list) else []
+        for value in list(self.namespace.values()):
+            if inspect.isfunction(value):
+                try:
+                    found.append(inspect.getsource(value))
+                except (OSError, TypeError):
+                    pass
+        return found
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if name not in self.namespace:

@@ -12,13 +12,14 @@ from labkit.procs import free_port
 
 from .conftest import solution_path, starter_path
 
-POINTS = {"ex01": 14, "ex02": 12, "ex03": 17}
+POINTS = {"ex01": 14, "ex02": 16, "ex03": 17}
 
 
 def namespace_of(path) -> dict:
     """Run a notebook's code cells (without its check calls) into a fresh namespace, as a kernel would."""
-    ns: dict = {"__name__": "__main__"}
-    for cell in notebook.code_cells(notebook.read(path)):
+    cells = notebook.code_cells(notebook.read(path))
+    ns: dict = {"__name__": "__main__", "In": [c["source"] for c in cells]}  # IPython's input history
+    for cell in cells:
         try:
             exec(compile(without_check_calls(cell["source"]), f"<cell {cell['index']}>", "exec"), ns)
         except Exception:  # noqa: BLE001 - a demo cell calling a stub or a stopped shop, as in a kernel

@@ -44,13 +44,13 @@ def test_grade_command_writes_a_gradebook_with_every_exercise(course_batch, tmp_
     with open(out / "gradebook.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert {s: (r["ex01"], r["ex02"], r["ex03"], r["total"], r["status"]) for s, r in rows.items()} == {
-        "alice": ("14", "12", "17", "43", "ok"),
+        "alice": ("14", "16", "17", "47", "ok"),
         "bob": ("0", "0", "0", "0", "ok"),
         "carol": ("0", "0", "17", "17", "missing"),
     }
     assert "No notebook for ex01." in rows["carol"]["notes"]
     data = json.loads((out / "gradebook.json").read_text())
-    assert data["max_total"] == 43
+    assert data["max_total"] == 47
     alice = next(s for s in data["students"] if s["student"] == "alice")
     assert all(r["passed"] for ex in alice["exercises"].values() for r in ex["results"])
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["alice.md", "bob.md", "carol.md"]

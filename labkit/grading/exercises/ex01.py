@@ -10,7 +10,7 @@ import random
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
 from ..student import StudentError
-from .shopapi import CATEGORIES, absent_id, all_pages, api, new_product
+from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_product
 
 
 def check_find_products(ctx: Context) -> None:
@@ -87,13 +87,21 @@ def check_create_rejects(ctx: Context) -> None:
                       f"повернуто {short(got, 80)}")
 
 
+ONE_PRODUCT = r"/api(?:/v[12])?/products/\{product_id\}"
+
+
 def check_update_price(ctx: Context) -> None:
     product = new_product(ctx)
     price = round(product["price"] + random.uniform(1, 500), 2)
+    before = {m: answered(ctx, ONE_PRODUCT, m) for m in ("PATCH", "PUT")}
     got = ctx.call("update_price", product["id"], price)
+    sent = {m: answered(ctx, ONE_PRODUCT, m) - before[m] for m in before}
     wanted = {**product, "price": price}
     expect_equal(got, wanted, f"update_price({product['id']}, {price})")
     expect_equal(api(ctx, "GET", f"/api/products/{product['id']}").json(), wanted, "товар у магазині")
+    # A full PUT with the price changed ends in the same product; the lecture asks for PATCH, and the shop saw which.
+    expect(sent["PATCH"] >= 1 and sent["PUT"] == 0, "PATCH /api/products/{id} (часткове оновлення), без PUT",
+           f"запитів PATCH: {sent['PATCH']:.0f}, PUT: {sent['PUT']:.0f}")
 
 
 def check_delete_product(ctx: Context) -> None:
