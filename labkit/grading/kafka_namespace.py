@@ -24,8 +24,10 @@ import uuid
 from .guards import Refused
 
 PRODUCE_BUDGET = 64 * 2**20  # bytes one submission may write to Kafka, all connections together
-MAX_FRAME = 64 * 2**20
-FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES = 8 * 2**20, 4 * 2**20
+# What the grader holds per connection is bounded both ways: a request of the sandbox's (a produce batch is
+# at most a MiB by default), and a response, which the capped fetches keep near 2 MiB.
+MAX_REQUEST, MAX_RESPONSE = 4 * 2**20, 16 * 2**20
+FETCH_MAX_BYTES, FETCH_PARTITION_MAX_BYTES = 2 * 2**20, 2**20
 ENTITIES = ("topicName", "groupId", "transactionalId")
 # Kafka API keys a client needs; every one of them is renamed into the namespace.
 CLIENT_APIS = {
@@ -94,7 +96,7 @@ class KafkaNamespace:
 
     def feed(self, data: bytes) -> bytes:
         self.out += data
-        return b"".join(self._request(frame) for frame in _frames(self.out))
+        return b"".join(self._request(frame) for frame in _frames(self.out, MAX_REQUEST))
 
     def _request(self, frame: bytes) -> bytes:
         if len(frame) < 8:
@@ -140,7 +142,7 @@ class KafkaNamespace:
 
     def reply(self, data: bytes) -> bytes:
         self.back += data
-        return b"".join(self._response(frame) for frame in _frames(self.back, size_prefix=True))
+        return b"".join(self._response(frame) for frame in _frames(self.back, MAX_RESPONSE, size_prefix=True))
 
     def _response(self, frame: bytes) -> bytes:
         correlation = struct.unpack(">i", frame[4:8])[0]
@@ -209,11 +211,11 @@ def _cap_fetch(request) -> None:
                 partition.partition_max_bytes = min(partition.partition_max_bytes, FETCH_PARTITION_MAX_BYTES)
 
 
-def _frames(buf: bytearray, size_prefix: bool = False):
+def _frames(buf: bytearray, limit: int, size_prefix: bool = False):
     """Complete frames (``int32 size`` + body) taken off ``buf``: bodies, or whole frames with ``size_prefix``."""
     while len(buf) >= 4:
         size = struct.unpack(">i", buf[:4])[0]
-        if not 0 <= size <= MAX_FRAME:
+        if not 0 <= size <= limit:
             raise Refused(f"Kafka: a frame of {size} bytes")
         if len(buf) < size + 4:
             return

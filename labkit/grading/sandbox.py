@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from labkit import config
 
 from . import protocol
-from .cgroup import ControlGroup
+from .cgroup import PREFIX, ControlGroup, owner, owner_gone
 from .child import TRUNCATED_MARK
 from .jail import HOME
 from .protocol import LineBuffer, ProtocolError
@@ -143,6 +143,22 @@ def sandbox_env(services: dict[str, str]) -> dict[str, str]:
     for name, address in services.items():
         env[config.env_name(name)] = address
     return env
+
+
+_workdirs_swept = threading.Event()
+
+
+def sweep_workdirs() -> None:
+    """Remove the (empty) work folders that sandboxes of graders since killed left in the temporary folder."""
+    _workdirs_swept.set()
+    base = Path(tempfile.gettempdir())
+    for folder in base.glob(f"{PREFIX}*"):
+        parts = folder.name[len(PREFIX):].split("-")
+        if len(parts) >= 3 and parts[1].isdigit() and owner_gone(f"{parts[0]}-{parts[1]}"):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty, or not ours after all: left alone
 
 
 def _pidfd(pid: int) -> int | None:
@@ -325,7 +341,9 @@ class SandboxStudent:
         self._served.clear()
         self._replies, self._ctl = LineBuffer(), LineBuffer(4096)
         if self._workdir is None:  # the child's new root is mounted here, in its own mount namespace only
-            self._workdir = tempfile.mkdtemp(prefix="lab-grade-")
+            if not _workdirs_swept.is_set():
+                sweep_workdirs()
+            self._workdir = tempfile.mkdtemp(prefix=f"{PREFIX}{owner()}-")
         if self._app_sock is None:
             # The student's app serves on a socket the grader listens on: the grader knows the address and
             # connects nowhere else; it stays the same when the sandbox restarts.
