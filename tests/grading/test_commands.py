@@ -91,3 +91,40 @@ def test_bad_checks_folder_is_reported(course_batch, tmp_path, capsys):
 def test_release_check_passes_on_the_repository(capsys):
     assert run(["release", "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_moodles_submissions_zip_is_graded_into_its_offline_grading_worksheet(tmp_path, capsys):
+    import zipfile
+
+    from labkit.grading.gradebook import MOODLE_COLUMNS
+
+    archive = tmp_path / "Integration-Lab-ex03-submissions.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(solution_path("ex03"), "Анна Коваль_501_assignsubmission_file_/ex03-rest-server.ipynb")
+        z.write(starter_path("ex03"), "=HYPERLINK(evil)_502_assignsubmission_file_ex03.ipynb")
+    out = tmp_path / "grades"
+    assert run(["grade", str(archive), "--out", str(out), "--moodle-max", "100", "-q"]) == 0
+    assert str(out / "moodle.csv") in capsys.readouterr().out
+    with open(out / "moodle.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = {r["Identifier"]: r for r in reader}
+        assert reader.fieldnames == MOODLE_COLUMNS
+    anna, other = rows["Participant 501"], rows["Participant 502"]
+    assert (anna["Full name"], anna["Grade"], anna["Maximum Grade"]) == ("Анна Коваль", "100.00", "100.00")
+    assert (other["Full name"], other["Grade"]) == ("'=HYPERLINK(evil)", "0.00")
+    assert anna["Last modified (grade)"] and "Разом: 17/17" in anna["Feedback comments"]
+    assert anna["Feedback comments"].startswith("<p>") and "<script" not in other["Feedback comments"]
+    with open(out / "gradebook.csv", newline="") as f:
+        assert sorted(r["student"] for r in csv.DictReader(f)) == ["'=HYPERLINK(evil)_502", "Анна Коваль_501"]
+
+
+def test_moodles_unpacked_folders_grade_the_same_and_other_layouts_write_no_worksheet(tmp_path, course_batch):
+    folder = tmp_path / "subs" / "Анна Коваль_501_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    shutil.copy(solution_path("ex03"), folder / "ex03-rest-server.ipynb")
+    assert run(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "grades"), "-q"]) == 0
+    with open(tmp_path / "grades" / "moodle.csv", newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert (row["Identifier"], row["Grade"], row["Maximum Grade"]) == ("Participant 501", "17.00", "17.00")
+    assert run(["grade", str(course_batch), "--out", str(tmp_path / "grades"), "--exercise", "ex03", "-q"]) == 0
+    assert not (tmp_path / "grades" / "moodle.csv").exists()  # not from Moodle: no worksheet (and the old one gone)
