@@ -45,7 +45,7 @@ from labkit import config
 from .cgroup import owner, owner_gone
 from .guards import AmqpGuard, HttpAuthGuard
 from .kafka_namespace import Budget, KafkaNamespace
-from .sandbox import Endpoint
+from .endpoints import Endpoint
 
 log = logging.getLogger("labkit.grading")
 

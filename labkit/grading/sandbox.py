@@ -20,27 +20,26 @@ from __future__ import annotations
 
 import os
 import secrets
-import select
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-from urllib.parse import urlsplit
+from typing import Any
 
 from labkit import config
 
 from . import protocol
 from .cgroup import PREFIX, ControlGroup, owner, owner_gone
 from .child import TRUNCATED_MARK
+from .endpoints import Endpoint, loopback_names, service_endpoints
 from .jail import HOME
-from .protocol import LineBuffer, ProtocolError
+from .process import TIMEOUT, SandboxProcess
+from .protocol import ProtocolError
 from .student import StudentError
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the labkit package
@@ -49,7 +48,6 @@ ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the labkit p
 # the sandbox the grader needs was missing, so some of the grade is missing: grade again once it is there.
 STATUSES = ("not_graded", "tampered", "invalid", "timeout", "memory_limit", "crashed", "exited", "error",
             "output_truncated", "missing", "ok")
-_TIMEOUT = object()
 PIDS_MAX = 64  # processes and threads of one submission (uvicorn and requests need a handful)
 UID_BASE, UID_SPAN = 2_000_000_000, 100_000_000  # a sandbox's uid (as root): one no account uses
 
@@ -74,49 +72,8 @@ class Incident:
     note: str
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A TCP address the sandbox may connect to, and where the grader connects for it.
-
-    ``host``:``port`` is the address as the sandbox's code has it (in its environment, or
-    advertised by a broker); the bridge listens there inside the sandbox's own network.
-    ``upstream`` is where the grader opens the real connection. With a ``guard`` (a
-    factory of :mod:`~labkit.grading.guards` objects) the connection runs through it in
-    the grader's process; without, the sandbox gets the connection itself.
-    """
-
-    name: str
-    host: str
-    port: int
-    upstream: tuple[str, int]
-    guard: Callable[[], Any] | None = None
-
-
 class SandboxUnavailable(Exception):
     """This machine does not let the grader build the sandbox; the message says why and what to do."""
-
-
-def service_endpoints(services: dict[str, str]) -> list[Endpoint]:
-    """The HTTP services' endpoints: each reached where its URL says, unguarded (they are the worker's own)."""
-    found = []
-    for name, address in services.items():
-        parts = urlsplit(address)
-        if parts.hostname and parts.port:
-            found.append(Endpoint(name, parts.hostname, parts.port, (parts.hostname, parts.port)))
-    return found
-
-
-def loopback_names(endpoints: list[Endpoint]) -> dict[str, str]:
-    """A loopback address inside the sandbox for each host name that is not loopback already (compose: ``kafka``)."""
-    names: dict[str, str] = {}
-    for e in endpoints:
-        host = e.host.lower()
-        if host in ("localhost", "::1") or host.startswith("127.") or host in names:
-            continue
-        if host.replace(".", "").isdigit() or ":" in host:
-            continue  # an IP address elsewhere: the sandbox's network cannot hold it
-        names[host] = f"127.0.{len(names) // 250 + 1}.{len(names) % 250 + 2}"
-    return names
 
 
 def worst(statuses) -> str:
@@ -161,24 +118,6 @@ def sweep_workdirs() -> None:
                 pass  # not empty, or not ours after all: left alone
 
 
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (OSError, AttributeError):
-        return None
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("PPid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 class SandboxStudent:
     """A submission's code running in a sandboxed child process; see the module docstring."""
 
@@ -188,9 +127,7 @@ class SandboxStudent:
         self.services = services
         self.env = dict(env or {})  # more addresses for the child (the brokers': LAB_AMQP_URL, ...)
         self.endpoints = {e.name: e for e in [*service_endpoints(services), *endpoints]}
-        self.refused: list[str] = []  # what the guards cut off, for the notes
-        self._relayed: set[socket.socket] = set()
-        self._relay_lock = threading.Lock()
+        self.refused: list[str] = []  # what the guards cut off, for the notes (shared by every start's bridge)
         self.limits = limits
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.deadline = time.monotonic() + limits.timeout
@@ -203,25 +140,16 @@ class SandboxStudent:
         self.output_bytes = 0
         self.output_head = bytearray()
         self.truncated = False
-        self._proc: subprocess.Popen | None = None
-        self._outer_fd: int | None = None  # pidfds: signals that cannot reach a recycled process id
-        self._inner_fd: int | None = None
-        self._req_fd: int | None = None
-        self._rep_fd: int | None = None
-        self._ctl_fd: int | None = None
-        self._replies = LineBuffer()
-        self._ctl = LineBuffer(4096)
-        self._exit: dict | None = None
+        self._child: SandboxProcess | None = None
         self._served: set[str] = set()
         self._loaded = False
         self._stopped = False  # tampered or out of time: no more restarts
         self._workdir: str | None = None
-        self._bridge: socket.socket | None = None
         self._cgroup: ControlGroup | None = None
         self._oom_before = 0
         self._app_sock: socket.socket | None = None
         self._app_url = ""
-        self._signal_lock = threading.Lock()
+        self._tail = b""
 
     # -- the Student protocol ------------------------------------------------------------
 
@@ -268,17 +196,17 @@ class SandboxStudent:
         """Out of time (another thread may call this): stop the sandbox for good; blocked calls return."""
         self._stopped = True
         self._incident("timeout", note)
-        self._signal_all()
+        self._kill()
 
     def close(self) -> None:
-        if self._alive():
+        child = self._child
+        if child is not None and self._alive():
             try:
-                self._send({"op": "bye"})
-                self._proc.wait(timeout=2)
+                child.send({"op": "bye"})
+                child.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        self._signal_all()
-        self._reap()
+        self._end()
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None
@@ -316,8 +244,21 @@ class SandboxStudent:
             self.incidents.append(incident)
 
     def _alive(self) -> bool:
-        return (self._proc is not None and self._loaded and self._rep_fd is not None and not self._stopped
-                and self._proc.poll() is None)
+        return self._child is not None and self._loaded and not self._stopped and self._child.alive()
+
+    def _kill(self) -> None:
+        """Stop the current child (any thread may call): it takes no more requests."""
+        self._loaded = False
+        if self._child is not None:
+            self._child.kill()
+
+    def _end(self) -> None:
+        """Kill and reap the current child (the thread that drives it)."""
+        child, self._child = self._child, None
+        self._loaded = False
+        if child is not None:
+            child.kill()
+            child.reap()
 
     def _ensure(self) -> bool:
         """A live child with the code loaded, starting one if needed and allowed."""
@@ -334,12 +275,9 @@ class SandboxStudent:
         return True
 
     def _start(self) -> None:
-        self._signal_all()
-        self._reap()
+        self._end()
         self.starts += 1
-        self._loaded, self._exit = False, None
         self._served.clear()
-        self._replies, self._ctl = LineBuffer(), LineBuffer(4096)
         if self._workdir is None:  # the child's new root is mounted here, in its own mount namespace only
             if not _workdirs_swept.is_set():
                 sweep_workdirs()
@@ -354,47 +292,22 @@ class SandboxStudent:
         if self._cgroup is None:
             self._cgroup = ControlGroup(pids=PIDS_MAX, memory_bytes=self.limits.memory_mb * 2**20)
         self._oom_before = self._cgroup.oom_kills()
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        ctl_r, ctl_w = os.pipe()
-        out_r, out_w = os.pipe()
-        bridge, bridge_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        app_fd = self._app_sock.fileno()
-        child_fds = (req_r, rep_w, ctl_w, app_fd, bridge_child.fileno())
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "labkit.grading.child", str(req_r), str(rep_w), str(ctl_w)],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=child_fds,
-                env={**sandbox_env(self.services), **self.env}, cwd=self._workdir, start_new_session=True,
-            )
-        except OSError:
-            for fd in (req_r, req_w, rep_r, rep_w, ctl_r, ctl_w, out_r, out_w):
-                os.close(fd)
-            bridge.close()
-            bridge_child.close()
-            raise
-        for fd in (req_r, rep_w, ctl_w, out_w):
-            os.close(fd)
-        bridge_child.close()
-        self._outer_fd = _pidfd(self._proc.pid)
-        self._cgroup.add(self._proc.pid)  # before it reads its configuration: no student code has run yet
-        self._req_fd, self._rep_fd, self._ctl_fd, self._bridge = req_w, rep_r, ctl_r, bridge
-        threading.Thread(target=self._read_output, args=(out_r,), daemon=True).start()
-        threading.Thread(target=self._serve_bridge, args=(bridge,), daemon=True).start()
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
-        self._send({
+        config = {
             "workdir": self._workdir, "hide": self.hide, "uid": uid, "gid": uid,
             "memory_mb": self.limits.memory_mb, "cpu_seconds": int(self.limits.timeout) + 5,
             "output_bytes": self.limits.output_kb * 1024, "nproc": PIDS_MAX,
             "bridge": [[e.name, e.host, e.port] for e in self.endpoints.values()],
             "hosts": loopback_names(list(self.endpoints.values())),
-            "app_fd": app_fd, "bridge_fd": child_fds[4],
-        })
+        }
+        self._child = SandboxProcess(config=config, env={**sandbox_env(self.services), **self.env},
+                                     workdir=self._workdir, app_sock=self._app_sock, cgroup=self._cgroup,
+                                     endpoints=self.endpoints, refused=self.refused, on_output=self._output)
 
     def _hello(self) -> str:
-        """The child's first message: "ok", "retry" or "fail"."""
-        msg = self._next(min(self.limits.step_timeout, max(self.remaining(), 0.01)))
-        if msg is _TIMEOUT or msg is None:
+        """The child's first message: "ok" or "fail"."""
+        msg = self._child.next(min(self.limits.step_timeout, max(self.remaining(), 0.01)))
+        if msg is TIMEOUT or msg is None:
             self._incident("crashed", "The sandbox did not start.")
             return "fail"
         self.isolation, why = protocol.check_hello(msg)
@@ -420,14 +333,14 @@ class SandboxStudent:
                 outcome = self._run_cell(cell)
                 if outcome != "ok":
                     return outcome
-            reply = self._exchange({"op": "names"}, min(self.limits.step_timeout, max(self.remaining(), 0.01)))
+            reply = self._child.exchange({"op": "names"}, min(self.limits.step_timeout, max(self.remaining(), 0.01)))
         except ProtocolError as exc:
             self._tampered(str(exc))
             return "fail"
         except OSError as exc:
             self._incident("crashed", f"The sandbox could not start: {exc}.")
             return "fail"
-        if reply is _TIMEOUT or reply is None:
+        if reply is TIMEOUT or reply is None:
             self._incident("crashed", "The sandbox did not list the notebook's names.")
             return "fail"
         self.names = set(reply["names"])
@@ -437,9 +350,9 @@ class SandboxStudent:
     def _run_cell(self, cell: dict) -> str:
         index = cell["index"]
         wait = min(self.limits.step_timeout, max(self.remaining(), 0.01))
-        reply = self._exchange({"op": "cell", "index": index, "source": cell["source"]}, wait)
-        if reply is _TIMEOUT:
-            self._signal_all()
+        reply = self._child.exchange({"op": "cell", "index": index, "source": cell["source"]}, wait)
+        if reply is TIMEOUT:
+            self._kill()
             self._cell_failed(index, "timeout", f"Cell {index} did not finish within {wait:.0f} s; it was skipped.")
             return "retry"
         if reply is None:
@@ -471,8 +384,7 @@ class SandboxStudent:
         self._stopped = True
         self._incident("tampered", f"The notebook wrote to the grader's channel something that is not a reply "
                                    f"({reason}); it was stopped.")
-        self._signal_all()
-        self._reap()
+        self._end()
 
     def _request(self, message: dict, name: str) -> dict:
         if not self._ensure():
@@ -483,12 +395,12 @@ class SandboxStudent:
             raise StudentError("crashed", name, detail=": пісочницю не вдалося перезапустити")
         wait = min(self.limits.step_timeout, max(self.remaining(), 0.01))
         try:
-            reply = self._exchange(message, wait)
+            reply = self._child.exchange(message, wait)
         except ProtocolError as exc:
             self._tampered(str(exc))
             raise StudentError("tampered", name) from None
-        if reply is _TIMEOUT:
-            self._signal_all()
+        if reply is TIMEOUT:
+            self._kill()
             self._incident("timeout", f"{name}() did not return within {wait:.0f} s.")
             raise StudentError("timeout", name, detail=f" (за {wait:.0f} с)")
         if reply is None:
@@ -499,98 +411,14 @@ class SandboxStudent:
             raise StudentError("exited" if status == "exited" else "crashed", name, detail=f" ({how})")
         return reply
 
-    def _exchange(self, message: dict, timeout: float):
-        """Send one request; its checked reply, None if the child ended, _TIMEOUT; ProtocolError if it lied."""
-        message = {**message, "id": secrets.token_hex(8)}
-        try:
-            self._send(message)
-        except OSError:
-            pass  # the child is gone: _next sees the end of its pipe
-        reply = self._next(timeout)
-        if reply is _TIMEOUT or reply is None:
-            return reply
-        return protocol.check_reply(reply, message)
-
-    def _send(self, message: dict) -> None:
-        if self._req_fd is None:
-            raise OSError("no sandbox")
-        view = memoryview(protocol.encode(message))
-        while view:
-            view = view[os.write(self._req_fd, view):]
-
-    def _next(self, timeout: float):
-        """The child's next message; None once it has gone; _TIMEOUT when it is silent too long."""
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self._replies.line()
-            if line is not None:
-                return protocol.decode(line)
-            if self._rep_fd is None or self._stopped:
-                return None
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return _TIMEOUT
-            poller = select.poll()
-            poller.register(self._rep_fd, select.POLLIN)
-            if self._ctl_fd is not None:
-                poller.register(self._ctl_fd, select.POLLIN)
-            for fd, _ in poller.poll(min(left, 0.5) * 1000):
-                if fd == self._ctl_fd:
-                    self._read_ctl()
-                elif fd == self._rep_fd:
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        return None
-                    self._replies.feed(chunk)
-
-    def _read_ctl(self) -> None:
-        """The outer process's reports (trusted: no student code runs there); checked all the same."""
-        chunk = os.read(self._ctl_fd, 4096)
-        if not chunk:
-            os.close(self._ctl_fd)
-            self._ctl_fd = None
-            return
-        try:
-            self._ctl.feed(chunk)
-        except ProtocolError:
-            return
-        while (line := self._ctl.line()) is not None:
-            try:
-                msg = protocol.decode(line)
-            except ProtocolError:
-                continue
-            if msg.get("event") == "pid" and isinstance(msg.get("pid"), int) and self._inner_fd is None:
-                # Only our own child's child, as the kernel says, and held by a pidfd from now on.
-                if self._proc is not None and _parent_of(msg["pid"]) == self._proc.pid:
-                    self._inner_fd = _pidfd(msg["pid"])
-            elif msg.get("event") == "exit":
-                code, sig = msg.get("code"), msg.get("signal")
-                self._exit = {"code": code if isinstance(code, int) else None,
-                              "signal": sig if isinstance(sig, int) and 0 < sig < 65 else None}
-
     def _ended(self) -> tuple[str, str]:
         """How the child ended: a status and a phrase for the note."""
-        deadline = time.monotonic() + 5
-        while self._exit is None and self._ctl_fd is not None and time.monotonic() < deadline:
-            poller = select.poll()
-            poller.register(self._ctl_fd, select.POLLIN)
-            if poller.poll(200):
-                self._read_ctl()
-        code = sig = None
-        if self._exit is not None:
-            code, sig = self._exit["code"], self._exit["signal"]
-        elif self._proc is not None:
-            try:
-                returncode = self._proc.wait(timeout=5)
-                code, sig = (None, -returncode) if returncode < 0 else (returncode, None)
-            except subprocess.TimeoutExpired:
-                pass
-        self._signal_all()
-        self._reap()
+        code, sig = self._child.ended()
+        oom = self._cgroup is None or self._cgroup.memory is None or self._cgroup.oom_kills() > self._oom_before
+        self._end()
         if sig == signal.SIGXCPU:
             return "timeout", "used up its CPU time"
-        if sig == signal.SIGKILL and (self._cgroup is None or self._cgroup.memory is None
-                                      or self._cgroup.oom_kills() > self._oom_before):
+        if sig == signal.SIGKILL and oom:
             return "memory_limit", "was killed by the system (out of memory)"
         if sig is not None:
             try:
@@ -600,121 +428,12 @@ class SandboxStudent:
             return "crashed", f"crashed with {name}"
         return "exited", f"ended the process (exit code {code}; sys.exit or os._exit)"
 
-    def _signal_all(self) -> None:
-        """SIGKILL the sandbox: its PID 1 (by pidfd), with which its whole PID namespace ends.
-
-        The outer process then reaps it and exits by itself, so no process is left
-        without a parent to reap it. Before the sandbox's PID 1 is known, the outer
-        process and everything in the cgroup are killed instead.
-        """
-        with self._signal_lock:
-            self._loaded = False  # whatever happens next, this child takes no more requests
-            if self._inner_fd is not None:
-                try:
-                    signal.pidfd_send_signal(self._inner_fd, signal.SIGKILL)
-                    return
-                except OSError:
-                    pass
-            self._kill_outer()
-
-    def _kill_outer(self) -> None:
-        if self._outer_fd is not None:
-            try:
-                signal.pidfd_send_signal(self._outer_fd, signal.SIGKILL)
-            except OSError:
-                pass
-        if self._cgroup is not None:
-            self._cgroup.kill()
-
-    def _reap(self) -> None:
-        """Wait for the killed child and close our ends of its pipes (only the thread that drives it)."""
-        proc = self._proc
-        if proc is not None:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._kill_outer()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        for name in ("_inner_fd", "_outer_fd", "_req_fd", "_rep_fd", "_ctl_fd"):
-            fd = getattr(self, name)
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-                setattr(self, name, None)
-        if self._bridge is not None:
-            self._bridge.close()
-            self._bridge = None
-        with self._relay_lock:
-            relayed, self._relayed = self._relayed, set()
-        for sock in relayed:  # guarded connections end with the child that opened them
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _serve_bridge(self, bridge: socket.socket) -> None:
-        """Open a connection to an endpoint each time the sandbox asks, and hand it over (through its guard, if any)."""
-        while True:
-            try:
-                name = bridge.recv(64).decode(errors="replace")
-            except OSError:
-                return
-            if not name:
-                return
-            endpoint = self.endpoints.get(name)
-            try:
-                if endpoint is None:
-                    raise OSError(f"no endpoint {name!r}")
-                conn = socket.create_connection(endpoint.upstream, timeout=5)
-                conn.setblocking(True)  # the timeout made the descriptor non-blocking; the child expects blocking
-            except (OSError, TypeError):
-                try:
-                    bridge.send(b"no")
-                except OSError:
-                    return
-                continue
-            handed = conn
-            if endpoint.guard is not None:
-                handed, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                self._guarded(ours, conn, endpoint.guard())
-            try:
-                socket.send_fds(bridge, [b"ok"], [handed.fileno()])
-            except OSError:
-                return
-            finally:
-                handed.close()
-
-    def _guarded(self, ours: socket.socket, upstream: socket.socket, guard) -> None:
-        from .guards import relay
-
-        with self._relay_lock:
-            self._relayed = {sock for sock in self._relayed if sock.fileno() != -1}  # the closed ones are done
-            self._relayed.update((ours, upstream))
-
-        def refused(what: str) -> None:
-            with self._relay_lock:
-                if what not in self.refused and len(self.refused) < 20:
-                    self.refused.append(what)
-
-        relay(ours, upstream, guard, refused)
-
-    def _read_output(self, fd: int) -> None:
-        cap = self.limits.output_kb * 1024
+    def _output(self, chunk: bytes) -> None:
+        """What the child printed: counted, its head kept; the child's own cap marks where it cut."""
         mark = TRUNCATED_MARK.encode()
-        tail = b""
-        with os.fdopen(fd, "rb", buffering=0) as pipe:
-            while True:
-                chunk = pipe.read(65536)
-                if not chunk:
-                    return
-                self.output_bytes += len(chunk)
-                if len(self.output_head) < 8192:
-                    self.output_head += chunk[: 8192 - len(self.output_head)]
-                if mark in tail + chunk or self.output_bytes > cap + 65536:
-                    self.truncated = True
-                tail = chunk[-len(mark):]
+        self.output_bytes += len(chunk)
+        if len(self.output_head) < 8192:
+            self.output_head += chunk[: 8192 - len(self.output_head)]
+        if mark in self._tail + chunk or self.output_bytes > self.limits.output_kb * 1024 + 65536:
+            self.truncated = True
+        self._tail = chunk[-len(mark):]

@@ -8,7 +8,6 @@ import struct
 import pytest
 
 from labkit.grading.guards import AmqpGuard, HttpAuthGuard, Refused, relay
-from labkit.grading.kafka_namespace import KafkaNamespace
 
 
 def amqp_frame(kind: int, channel: int, payload: bytes) -> bytes:

@@ -21,7 +21,8 @@ import pytest
 from labkit.grading import cgroup
 from labkit.grading import sandbox as sandbox_module
 from labkit.grading.jail import plan
-from labkit.grading.sandbox import Endpoint, Limits, SandboxStudent
+from labkit.grading.endpoints import Endpoint
+from labkit.grading.sandbox import Limits, SandboxStudent
 from labkit.grading.student import StudentError
 from labkit.procs import free_port
 
