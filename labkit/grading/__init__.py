@@ -8,7 +8,8 @@ Modules, one concept each:
 - ``report``: the feedback table, as HTML (Jupyter), text (terminal) and Markdown.
 - ``student``: the student's code behind a handle, in the kernel or in a sandbox.
 - ``sandbox`` / ``child``: the grader's and the sandboxed process's side of running a submission;
-  ``protocol``: what passes between them, and what the grader accepts as an answer.
+  ``process``: one start of the child as the grader holds it; ``protocol``: what passes between
+  them, and what the grader accepts as an answer; ``endpoints``: where the sandbox may connect.
 - ``jail`` / ``bridge`` / ``cgroup``: how the child shuts itself in (namespaces, a new root, no
   privilege), its network, and the cgroup the grader keeps it in.
 - ``appserver``: runs a student's FastAPI app on a socket for the checks to drive.

@@ -417,3 +417,52 @@ def test_cgroups_left_by_a_killed_grader_are_removed_by_the_next(tmp_path):
     cgroup._swept.clear()
     assert cgroup.sweep() >= len(left)
     assert not any(p.exists() for p in left)
+
+
+USER_PROBE = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+from labkit.grading.sandbox import Limits, SandboxStudent
+
+code = """
+import os
+def who():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    return [os.getuid(), status["CapEff"].strip()]
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return type(exc).__name__
+"""
+with SandboxStudent([{"index": 1, "source": code}], services={}, limits=Limits(step_timeout=5)) as student:
+    print(student.isolation)
+    print(student.call("who"))
+    print(student.call("listing", sys.argv[1]), student.call("listing", sys.argv[1] + "/solutions"))
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not os.access("/usr/bin/python3", os.X_OK),
+                    reason="needs root (to become nobody), setpriv and a system Python")
+def test_a_grader_run_as_a_user_builds_the_same_sandbox_in_a_user_namespace():
+    """The grader as an ordinary user (here: nobody, with the system's Python): the sandbox is nobody in a
+    user namespace of its own, with no capabilities and the same new root."""
+    version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(sys.version_info >= (3, 10))"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != "True":
+        pytest.skip("the system Python is older than 3.10")
+    folder = Path(tempfile.mkdtemp(prefix="lab-user-probe-"))
+    try:
+        folder.chmod(0o755)
+        (folder / "probe.py").write_text(USER_PROBE)
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                               str(folder / "probe.py"), str(ROOT)], capture_output=True, text=True, timeout=60,
+                              cwd=folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if "user namespace" in done.stdout + done.stderr or "unshare" in done.stderr:
+        pytest.skip(f"this kernel does not let a user make namespaces: {done.stderr[-200:]}")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "namespaces+own network+new root+read-only system+unprivileged+no capabilities", done.stderr
+    assert lines[1] == "[65534, '0000000000000000']"
+    assert lines[2] == "['labkit'] FileNotFoundError"
