@@ -22,6 +22,7 @@ import builtins
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import threading
@@ -286,8 +287,13 @@ def limit(cfg: dict) -> None:
             pass
 
 
-def _relay(pid: int, ctl: int) -> None:
-    """Outside the sandbox: tell the grader (on a pipe only we hold) its process id, then how it ended."""
+def _relay(pid: int, ctl: int, grader: int) -> None:
+    """Outside the sandbox: tell the grader (on a pipe only we hold) its process id, then how it ended.
+
+    ``grader`` is our copy of the request pipe's reading end: it hangs up when the grader's
+    process ends, however it ends, and then the sandbox goes too. (A parent-death signal
+    would follow the grader's thread that started us, and checks run in threads that end.)
+    """
     def tell(message: dict) -> None:
         try:
             os.write(ctl, (json.dumps(message) + "\n").encode())
@@ -296,6 +302,20 @@ def _relay(pid: int, ctl: int) -> None:
 
     tell({"event": "pid", "pid": pid})
     signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+    inner = os.pidfd_open(pid)
+    watch = select.poll()
+    watch.register(inner, select.POLLIN)
+    watch.register(grader, 0)  # only its hang-up: the sandbox reads the requests, not us
+    while True:
+        try:
+            events = dict(watch.poll())
+        except InterruptedError:
+            continue
+        if inner in events:
+            break
+        if grader in events:
+            os.kill(pid, signal.SIGKILL)
+            watch.unregister(grader)
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -314,15 +334,16 @@ def shut_in(cfg: dict, channel: Channel, ctl: int) -> list:
     """Namespaces, a fork, the new root, no privilege; returns the bridge's listeners. Only the fork returns."""
     from . import bridge, jail
 
-    jail.die_with_parent()
     jail.unshare(network=True)
+    grader = os.dup(channel.reader.fileno())
     pid = os.fork()
     if pid:
         for fd in (channel.reader.fileno(), channel.fd_out, cfg["app_fd"], cfg["bridge_fd"]):
             os.close(fd)
-        _relay(pid, ctl)
+        _relay(pid, ctl, grader)
     os.close(ctl)
-    jail.die_with_parent()
+    os.close(grader)
+    jail.die_with_parent()  # our parent is the single-threaded process above
     root_mode = os.getuid() == 0
     uid, gid = (cfg["uid"], cfg["gid"]) if root_mode else (jail.NOBODY, jail.NOBODY)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

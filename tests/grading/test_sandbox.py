@@ -144,6 +144,24 @@ def test_endless_call_times_out_and_the_next_call_gets_a_fresh_process(sandbox):
     assert student.status() == "timeout" and student.starts == 2
 
 
+def test_a_sandbox_restarted_from_a_checks_thread_outlives_that_thread(sandbox):
+    """lab grade runs each check in a thread of its own: a restart there must not die when the check ends."""
+    student, _ = sandbox
+
+    def in_a_thread(fn):
+        box = {}
+        worker = threading.Thread(target=lambda: box.update(value=fn()))
+        worker.start()
+        worker.join(30)
+        return box.get("value")
+
+    in_a_thread(lambda: pytest.raises(StudentError, student.call, "spin"))
+    assert in_a_thread(lambda: student.call("add", 1, 1)) == 2  # the second start, in a thread that now ends
+    time.sleep(0.5)
+    assert student.call("add", 2, 2) == 4
+    assert student.starts == 2 and student.status() == "timeout"
+
+
 def test_os_exit_in_a_call_ends_only_the_child(sandbox):
     student, _ = sandbox
     with pytest.raises(StudentError) as info:
