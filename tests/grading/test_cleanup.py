@@ -49,20 +49,32 @@ def lab_command(*args: str) -> list[str]:
 
 
 def processes() -> dict[int, str]:
-    """Every process of this PID namespace but this one, with its command line."""
+    """Every process of this PID namespace but this one, with its command line (a zombie: its name and uid).
+
+    A zombie is left for PID 1 to reap, and in this namespace that is the test run itself,
+    which does not: RabbitMQ's short-lived helpers (``inet_gethost``) end up here while the
+    batch runs. A zombie of the batch's would be a Python process or one of a sandbox's uid.
+    """
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             try:
-                found[int(entry)] = Path(f"/proc/{entry}/cmdline").read_text().replace("\0", " ").strip() or "?"
+                status = dict(line.split(":", 1) for line in Path(f"/proc/{entry}/status").read_text().splitlines()
+                              if ":" in line)
+                cmdline = Path(f"/proc/{entry}/cmdline").read_text().replace("\0", " ").strip()
             except OSError:
-                pass
+                continue
+            name, uid = status["Name"].strip(), int(status["Uid"].split()[0])
+            if cmdline or name.startswith("python") or uid >= sandbox.UID_BASE:
+                found[int(entry)] = cmdline or f"<zombie {name}, uid {uid}>"
     return found
 
 
 def cgroups() -> list[str]:
+    """This test run's cgroups (its PID namespace's: other runs on the machine make and remove their own)."""
+    ours = f"{cgroup.PREFIX}{cgroup.owner().partition('-')[0]}-"
     return sorted(str(folder) for _, parent in cgroup._parents() if parent.is_dir()
-                  for folder in parent.iterdir() if folder.name.startswith(cgroup.PREFIX))
+                  for folder in parent.iterdir() if folder.name.startswith(ours))
 
 
 def broker_names() -> dict:

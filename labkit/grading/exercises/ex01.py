@@ -16,8 +16,9 @@ from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_produc
 def check_find_products(ctx: Context) -> None:
     category = random.choice(CATEGORIES)
     prices = sorted({p["price"] for p in all_pages(ctx, {"category": category})})
-    # A bound that keeps 3..20 products: one page whatever the page size.
-    price_max = random.choice(prices[2:min(20, len(prices))])
+    # A bound that keeps 3..20 products (one page whatever the page size) and leaves out at least one,
+    # so a function that drops price_max never passes by chance.
+    price_max = random.choice(prices[2:min(20, len(prices) - 1)])
     query = {"category": category, "price_max": price_max, "sort": "price_asc"}
     wanted = api(ctx, "GET", "/api/products", params=query).json()["data"]
     got = ctx.call("find_products", category, price_max)
