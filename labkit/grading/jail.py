@@ -221,17 +221,19 @@ class Jail:
                 os.symlink(os.readlink(source), self.at(source))
             elif os.path.isdir(source):
                 self.bind(source)
+        # The sandbox's own folders first: what Python needs may live under /tmp (a checkout or a virtualenv
+        # there), and is then bound on top of the private /tmp, not hidden by it.
+        self.devices()
+        self.tmpfs("/tmp", "size=64m,mode=1777")
+        self.tmpfs(HOME, "size=64m,mode=0700")
+        os.chown(self.at(HOME), uid, gid)
+        self.proc()
         for kind, path in plan(needed, hidden):
             if kind == "bind":
                 self.bind(path)
             elif os.path.isdir(self.at(path)):
                 self.tmpfs(path, "size=4k,mode=0755")
                 self.writable_until_done.append(self.at(path))
-        self.devices()
-        self.tmpfs("/tmp", "size=64m,mode=1777")
-        self.tmpfs(HOME, "size=64m,mode=0700")
-        os.chown(self.at(HOME), uid, gid)
-        self.proc()
         self.file("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                   + "".join(f"{address}\t{name}\n" for name, address in hosts.items()))
         self.file("/etc/passwd", f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{gid}:student:{HOME}:"

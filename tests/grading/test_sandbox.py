@@ -221,11 +221,12 @@ def test_only_the_python_installation_and_labkit_are_there_read_only(sandbox, tm
     assert (secret / "alice.ipynb").read_text() == "{}"
 
 
-@pytest.fixture
-def course_copy(monkeypatch):
+@pytest.fixture(params=["/var/tmp", "/tmp"])
+def course_copy(request, monkeypatch):
     """labkit installed in a folder next to the course's solutions and an instructor's checks and gradebook,
-    a root-only file beside it: another install layout than this checkout's."""
-    base = Path(tempfile.mkdtemp(prefix="lab-layout-", dir="/var/tmp"))
+    a root-only file beside it: another install layout than this checkout's (under /tmp too, which the
+    sandbox has a private one of)."""
+    base = Path(tempfile.mkdtemp(prefix="lab-layout-", dir=request.param))
     shutil.copytree(ROOT / "labkit", base / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
     for folder, name in (("solutions", "ex03-rest-server.ipynb"), ("checks", "hidden.py"), ("grades", "gradebook.csv")):
         (base / folder).mkdir()
