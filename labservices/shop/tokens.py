@@ -59,5 +59,6 @@ def verify(settings: Settings, token: str) -> dict[str, Any]:
         raise InvalidToken(f"The token has no {exc.claim} claim") from exc
     except jwt.ImmatureSignatureError as exc:
         raise InvalidToken("The token is not valid yet") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:  # forged claims of the wrong type included
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # forged claims of the wrong type, numbers past any range, JSON nested past Python's stack
         raise InvalidToken("The token is malformed") from exc

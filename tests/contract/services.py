@@ -1,0 +1,20 @@
+"""What the contract tests need to know about a service beyond its OpenAPI document.
+
+Almost nothing: every declared service is tested from its own ``/openapi.json``. A service
+whose operations need a caller documents security schemes there; this module says which
+sandbox credentials fill them in (the lab's credentials are public on purpose, e.g. the
+shop's ``GET /api/credentials``). A service that documents a scheme missing here fails
+``test_every_secured_service_has_credentials`` with a sentence that says what to add.
+"""
+from __future__ import annotations
+
+# service -> {security scheme name -> schemathesis auth config for it}
+CREDENTIALS: dict[str, dict[str, dict[str, str]]] = {
+    # the admin key: every operation of the shop, DELETE /api/users/{id} included, is reachable
+    "shop": {"ApiKeyHeader": {"api_key": "admin-key-789"}},
+}
+
+# Environment for the contract host: limits a few thousand generated requests would hit.
+ENVIRONMENT: dict[str, str] = {
+    "SHOP_RATE_LIMIT_PER_MINUTE": "1000000",
+}
