@@ -53,7 +53,8 @@ class CapturedRequest(BaseModel):
     query: str
     headers: dict[str, str]
     body: str = Field(description="The body as text (UTF-8; invalid bytes replaced)")
-    json_body: Any = Field(None, alias="json", description="The body parsed, when it is JSON")
+    json_body: Any = Field(None, alias="json", description="The body parsed, when it is JSON nested at most 64 deep "
+                                                           "(deeper: only `body`)")
     body_size: int
     truncated: bool = Field(description="Only the first bytes were kept")
     client: str
