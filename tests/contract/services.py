@@ -18,3 +18,19 @@ CREDENTIALS: dict[str, dict[str, dict[str, str]]] = {
 ENVIRONMENT: dict[str, str] = {
     "SHOP_RATE_LIMIT_PER_MINUTE": "1000000",
 }
+
+# Services that accept Bearer JWTs: how to sign a token they trust, and the claims of a good one.
+# The sandbox's secrets are public on purpose (the shop's default ``jwt_secret``), which is exactly
+# why every claim's type must be checked: anyone can sign {"roles": 5}.
+
+
+def _shop_signer() -> dict:
+    from labservices.shop.settings import Settings
+
+    settings = Settings()
+    return {"secret": settings.jwt_secret,
+            "claims": {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "my_app",
+                       "scope": "read write admin", "roles": ["admin"], "jti": "contract"}}
+
+
+JWT_SIGNERS = {"shop": _shop_signer}

@@ -18,7 +18,7 @@ import pytest
 
 from .documents import openapi_documents
 from .rawhttp import Answer, send
-from .services import CREDENTIALS
+from .services import CREDENTIALS, JWT_SIGNERS
 
 # Text a client controls, as the raw bytes it sends (percent-encoded where it goes into a URL).
 HOSTILE_TEXT: dict[str, bytes] = {
@@ -189,3 +189,51 @@ def test_hostile_documents_are_json():
     assert json.loads(HOSTILE_BODIES["deep-array-900"]) is not None
     with pytest.raises(RecursionError):
         json.loads(HOSTILE_BODIES["deep-array-100k"])
+
+
+# --- JSON Web Tokens: a correctly signed token whose claims have the wrong types -------------
+
+WRONG_CLAIM_VALUES: dict[str, bytes] = {
+    "number": b"5", "huge-number": b"1" + b"0" * 5000, "infinity": b"1e999", "true": b"true", "null": b"null",
+    "list": b'["admin", 1, null]', "object": b'{"admin": 1}', "string": b'"admin"', "empty-string": b'""',
+    "deep": b"[" * 2000 + b"]" * 2000,
+}
+
+
+def signed_token(secret: str, payload: bytes) -> str:
+    """A JWT (HS256) over ``payload`` exactly as given: no JSON library stands between the test and the bytes."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(raw: bytes) -> bytes:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + b64(payload)
+    signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + b64(signature)).decode()
+
+
+def claims_with(good: dict[str, Any], claim: str, raw: bytes) -> bytes:
+    import time
+
+    now = int(time.time())
+    claims = {**good, "iat": now, "exp": now + 600, "nbf": now - 5}
+    fields = [json.dumps(k).encode() + b":" + (raw if k == claim else json.dumps(v).encode())
+              for k, v in claims.items()]
+    return b"{" + b",".join(fields) + b"}"
+
+
+SIGNED_OPERATIONS = [(s, p, m, o) for s, p, m, o in OPERATIONS if s in JWT_SIGNERS and o.get("security")]
+
+
+@pytest.mark.parametrize(("service", "path", "method", "operation"), SIGNED_OPERATIONS,
+                         ids=[f"{s}:{m.upper()} {p}" for s, p, m, _ in SIGNED_OPERATIONS])
+def test_wrong_types_in_every_jwt_claim(contract_lab, service, path, method, operation):
+    signer = JWT_SIGNERS[service]()
+    good = signer["claims"]
+    for claim in [*good, "iat", "exp", "nbf"]:
+        for label, raw in WRONG_CLAIM_VALUES.items():
+            token = signed_token(signer["secret"], claims_with(good, claim, raw))
+            answer = send(contract_lab[service], method.upper(), fill(path), [("Authorization", f"Bearer {token}")])
+            assert_refused_cleanly(answer, f"claim {claim}={label}", operation)
