@@ -70,7 +70,7 @@ def _lab_router(service: str, version: str, reset: Callable[[], None] | None) ->
 
     @router.put("/admin/chaos", response_model=ChaosConfig, tags=["Chaos"])
     def put_chaos(cfg: ChaosConfig, request: Request) -> ChaosConfig:
-        """Set the chaos switches: latency, jitter, error rate and status, or down (503 for all)."""
+        """Set the chaos switches: latency, jitter, error rate and status, or down (503 for all); in memory only."""
         request.app.state.chaos.update(cfg)
         return request.app.state.chaos.as_config()
 
@@ -116,6 +116,14 @@ CHAOS_DOC = """
 slows or breaks every request outside `/admin`, `/metrics` and these docs, so you can see how a
 client copes; `DELETE /admin/chaos` switches it all off. `down: true` answers 503 everywhere,
 `/health` included.
+
+**Run-time switches live in memory.** Chaos, like every other switch a sandbox service takes at
+run time (the shop's `PUT /admin/rate-limit`, the payments service's `PUT /admin/delivery` and
+`PUT /admin/flaky`), is kept in the running service only: `lab restart`, `lab kill` (the service is
+started again) or a crash brings back the settings it was started with (its environment), and
+`POST /admin/reset` (`lab reset`) switches them off too. Nothing of it is written to disk, so a
+broken lab always mends by restarting. To keep a setting across restarts, set it in the service's
+environment (e.g. `SHOP_RATE_LIMIT_PER_MINUTE`).
 
 ### Errors
 Every error has the lecture's shape, `{"error": {"code", "message", "details", "request_id",
