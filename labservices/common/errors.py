@@ -73,6 +73,7 @@ DEFAULT_MESSAGES: dict[int, str] = {
 }
 
 PROBLEM_JSON = "application/problem+json"
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's HTTPException detail
 
 
 class ApiError(Exception):
@@ -318,8 +319,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     status = exc.status_code
     code = DEFAULT_CODES.get(status, f"HTTP_{status}")
     message = DEFAULT_MESSAGES.get(status) or _phrase(status)
+    details = None
     if isinstance(exc.detail, str) and exc.detail and exc.detail != _phrase(status):
         message = exc.detail
+    if status == 400 and exc.detail == UNPARSABLE_BODY:  # FastAPI's words for JSON nested past Python's stack
+        code, message = "VALIDATION_ERROR", "Некоректні дані запиту"
+        details = [{"field": "body", "message": "Тіло запиту не вдалося розібрати: JSON завеликої вкладеності",
+                    "location": "body", "type": "json_invalid"}]
     headers = dict(exc.headers or {})
     if status == 405:
         # Starlette names only the first route that matched the path; list every method.
@@ -328,7 +334,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         allow = allowed_methods(request.scope)
         if allow:
             headers["Allow"] = ", ".join(allow)
-    return error_response(request, status, code, message, None, headers)
+    return error_response(request, status, code, message, details, headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
