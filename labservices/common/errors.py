@@ -322,10 +322,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     details = None
     if isinstance(exc.detail, str) and exc.detail and exc.detail != _phrase(status):
         message = exc.detail
-    if status == 400 and exc.detail == UNPARSABLE_BODY:  # FastAPI's words for JSON nested past Python's stack
+    if status == 400 and exc.detail == UNPARSABLE_BODY:  # FastAPI's words for a body json.loads gave up on
         code, message = "VALIDATION_ERROR", "Некоректні дані запиту"
-        details = [{"field": "body", "message": "Тіло запиту не вдалося розібрати: JSON завеликої вкладеності",
-                    "location": "body", "type": "json_invalid"}]
+        details = [{"field": "body", "message": "Тіло запиту не вдалося розібрати: це не JSON у UTF-8, "
+                    "або він вкладений глибше, ніж можна прочитати", "location": "body", "type": "json_invalid"}]
     headers = dict(exc.headers or {})
     if status == 405:
         # Starlette names only the first route that matched the path; list every method.
