@@ -5,9 +5,10 @@ to behave so, and matches it narrowly (by the status, the error's ``details[].ty
 service sets for exactly this case, or the request's shape), so a new defect never hides
 behind it. Everything else a schemathesis check reports fails the test.
 
-1. ``not_found`` — a well-formed body that names a product or customer that does not exist
-   (``{"customer_id": 12345}``) is refused with 400 VALIDATION_ERROR, the detail typed
-   ``not_found``: a schema says what an id looks like, not which ids exist.
+1. ``not_found`` — a well-formed body that names a product, a customer or a test card that does
+   not exist (``{"customer_id": 12345}``, ``"payment_method": "pm_x"`` with ``confirm``) is refused
+   with 400 VALIDATION_ERROR, the detail typed ``not_found``: a schema says what an id looks like,
+   not which ids exist.
 2. ``target_refused`` — a well-formed URL that the SSRF guard refuses (a payments webhook
    endpoint, an inspector replay): 400, the detail typed ``target_refused``. Which hosts a
    sandbox may call depends on where it runs (loopback, the lab's compose names), not on syntax.
