@@ -300,7 +300,7 @@ class CustomersPublic(BaseModel):
     pagination: Pagination
 
 
-ID_TEXT = r"[1-9][0-9]{0,17}"  # an id written as a string: "67890" (ASCII digits only, never "٢")
+ID_TEXT = r"[1-9][0-9]{0,14}"  # an id written as a string: "67890" (ASCII digits, below MAX_ID; never "٢")
 PRODUCT_REF = f"^(?:{ID_TEXT}|{SKU.strip('^$')})$"
 
 
