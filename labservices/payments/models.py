@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-from labservices.common.inputs import STRICT, Int, PatchModel, trimmed
+from labservices.common.inputs import STRICT, Int, PatchModel, trimmed, whole_number
 
 from . import signing
 
@@ -119,7 +119,8 @@ class RefundCreate(BaseModel):
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"payment_intent": "pi_abc123"}]})
 
     payment_intent: Annotated[str, StringConstraints(pattern=r"^pi_[A-Za-z0-9]{1,40}$")]
-    amount: int | None = Field(None, ge=1, le=99_999_999, description="Minor units (default: all not refunded yet)")
+    amount: Annotated[int, Field(ge=1, le=99_999_999), BeforeValidator(whole_number)] | None = Field(
+        None, description="Minor units (default: all not refunded yet)")
     reason: Literal["requested_by_customer", "duplicate", "fraudulent"] = "requested_by_customer"
 
 

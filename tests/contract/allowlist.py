@@ -21,6 +21,9 @@ behind it. Everything else a schemathesis check reports fails the test.
 5. An ``Idempotency-Key`` sent again with a different request is 422 IDEMPOTENCY_KEY_REUSED, as
    Stripe answers; generated cases reuse key values across different bodies.
 
+``KNOWN_DEFECTS`` at the end is not part of the list: defects found in packages this branch may not
+change, each expected to fail (xfail) until its author fixes it.
+
 The inspector's capture URL (``/b/{bin_id}``) answers whatever the bin was told to answer
 (``PUT /api/bins/{id}/response``), but generated requests never name a bin that exists, so they
 meet its documented 404; the configured answers are tested in tests/inspector.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import (_openapi_positive_data_acceptance, positive_data_acceptance,
                                                unsupported_method)
@@ -89,3 +93,20 @@ def refuses_undocumented_methods(ctx, response, case) -> bool | None:
 
 REPLACED = [positive_data_acceptance, unsupported_method]  # built-in checks the two above stand in for
 INSTEAD = [schemathesis.check(accepts_valid_input), schemathesis.check(refuses_undocumented_methods)]
+
+
+# Defects found in services whose packages this branch does not touch: reported to their author,
+# expected to fail until fixed (then delete the line). Keyed by (service, "METHOD /path").
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {
+    ("orders", "POST /api/orders"): "an unknown SKU is a 400 whose detail has no type not_found (allow-list entry 1)",
+    ("billing", "POST /webhooks/payments"): "after POST /admin/reset billing forgets its webhook registration and "
+                                             "answers 503 NOT_READY, without Retry-After, until its worker registers "
+                                             "again (up to 10 s)",
+}
+
+
+def xfail_if_known(service: str, method: str, path: str) -> None:
+    """Inside ``except AssertionError``: mark the test as the known defect, or let the failure stand."""
+    reason = KNOWN_DEFECTS.get((service, f"{method.upper()} {path}"))
+    if reason:
+        pytest.xfail(f"known defect, reported: {reason}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ import pytest
 
 from .documents import openapi_documents
 from .rawhttp import Answer, send
+from .allowlist import xfail_if_known
 from .services import CREDENTIALS, JWT_SIGNERS
 
 # Text a client controls, as the raw bytes it sends (percent-encoded where it goes into a URL).
@@ -119,32 +121,42 @@ def assert_refused_cleanly(answer: Answer, what: str, operation: dict[str, Any] 
         assert set(body) == {"error"} and body["error"]["code"], f"{what}: not the envelope: {body}"
 
 
+@contextmanager
+def known_defects(service: str, method: str, path: str) -> Iterator[None]:
+    try:
+        yield
+    except AssertionError:
+        xfail_if_known(service, method, path)
+        raise
+
+
 def params(operation: dict[str, Any], where: str) -> list[str]:
     return [p["name"] for p in operation.get("parameters", []) if p["in"] == where]
 
 
 @pytest.mark.parametrize(("service", "path", "method", "operation"), OPERATIONS, ids=IDS)
 def test_hostile_path_query_and_headers(contract_lab, service, path, method, operation):
-    url, auth = contract_lab[service], credentials(service)
-    verb = method.upper()
-    for label, value in HOSTILE_TEXT.items():
-        for name in params(operation, "path"):
-            answer = send(url, verb, fill(path, value, name), auth)
-            assert_refused_cleanly(answer, f"path {name}={label}", operation)
-        for name in params(operation, "query") + ["unknown_param"]:
-            target = fill(path) + b"?" + name.encode() + b"=" + quote(value, safe="").encode()
-            assert_refused_cleanly(send(url, verb, target, auth), f"query {name}={label}", operation)
-    for label, value in HEADER_TEXT.items():
-        # Credentials alone (a refused one answers 401 before any other header is read), then the rest at once.
-        for name in CREDENTIAL_HEADERS:
-            answer = send(url, verb, fill(path), [(name, value)])
-            assert_refused_cleanly(answer, f"header {name}={label}", operation)
-        others = [n for n in params(operation, "header") + COMMON_HEADERS if n.lower() not in CREDENTIAL_NAMES]
-        answer = send(url, verb, fill(path), auth + [(name, value) for name in others])
-        assert_refused_cleanly(answer, f"headers {', '.join(others)} = {label}", operation)
-    for accept in ACCEPT_VERSIONS:
-        answer = send(url, verb, fill(path), auth + [("Accept", accept)])
-        assert_refused_cleanly(answer, f"Accept {accept[:40]!r}", operation)
+    with known_defects(service, method, path):
+        url, auth = contract_lab[service], credentials(service)
+        verb = method.upper()
+        for label, value in HOSTILE_TEXT.items():
+            for name in params(operation, "path"):
+                answer = send(url, verb, fill(path, value, name), auth)
+                assert_refused_cleanly(answer, f"path {name}={label}", operation)
+            for name in params(operation, "query") + ["unknown_param"]:
+                target = fill(path) + b"?" + name.encode() + b"=" + quote(value, safe="").encode()
+                assert_refused_cleanly(send(url, verb, target, auth), f"query {name}={label}", operation)
+        for label, value in HEADER_TEXT.items():
+            # Credentials alone (a refused one answers 401 before any other header is read), then the rest at once.
+            for name in CREDENTIAL_HEADERS:
+                answer = send(url, verb, fill(path), [(name, value)])
+                assert_refused_cleanly(answer, f"header {name}={label}", operation)
+            others = [n for n in params(operation, "header") + COMMON_HEADERS if n.lower() not in CREDENTIAL_NAMES]
+            answer = send(url, verb, fill(path), auth + [(name, value) for name in others])
+            assert_refused_cleanly(answer, f"headers {', '.join(others)} = {label}", operation)
+        for accept in ACCEPT_VERSIONS:
+            answer = send(url, verb, fill(path), auth + [("Accept", accept)])
+            assert_refused_cleanly(answer, f"Accept {accept[:40]!r}", operation)
 
 
 BODY_OPERATIONS = [(s, p, m, o) for s, p, m, o in OPERATIONS if "requestBody" in o]
@@ -153,14 +165,15 @@ BODY_OPERATIONS = [(s, p, m, o) for s, p, m, o in OPERATIONS if "requestBody" in
 @pytest.mark.parametrize(("service", "path", "method", "operation"), BODY_OPERATIONS,
                          ids=[f"{s}:{m.upper()} {p}" for s, p, m, _ in BODY_OPERATIONS])
 def test_hostile_json_bodies(contract_lab, service, path, method, operation):
-    url, auth = contract_lab[service], credentials(service)
-    for label, body in HOSTILE_BODIES.items():
-        answer = send(url, method.upper(), fill(path), auth + [("Content-Type", "application/json")], body)
-        assert_refused_cleanly(answer, f"body {label}", operation)
-    # What was stored must still be readable: every list of the service answers without a 5xx.
-    for other_path, other_method, other in [(p, m, o) for s, p, m, o in OPERATIONS if s == service]:
-        if other_method == "get" and "{" not in other_path:
-            assert_refused_cleanly(send(url, "GET", other_path.encode(), auth), f"GET {other_path} after")
+    with known_defects(service, method, path):
+        url, auth = contract_lab[service], credentials(service)
+        for label, body in HOSTILE_BODIES.items():
+            answer = send(url, method.upper(), fill(path), auth + [("Content-Type", "application/json")], body)
+            assert_refused_cleanly(answer, f"body {label}", operation)
+        # What was stored must still be readable: every list of the service answers without a 5xx.
+        for other_path, other_method, other in [(p, m, o) for s, p, m, o in OPERATIONS if s == service]:
+            if other_method == "get" and "{" not in other_path:
+                assert_refused_cleanly(send(url, "GET", other_path.encode(), auth), f"GET {other_path} after")
 
 
 @pytest.mark.parametrize(("service", "path", "method", "operation"), BODY_OPERATIONS,
