@@ -61,6 +61,7 @@ warnings.filterwarnings("ignore", message="coroutine 'Connection.close' was neve
 EXCHANGE = "lab.events"
 DEAD_EXCHANGE = "lab.dead"
 RETRY_DELAYS_S = (1.0, 5.0, 15.0)
+TOPOLOGY_S = 10.0  # how often a subscriber declares its exchange, queues and bindings again
 RECONNECT_S = 1.0
 POLL_S = 0.5
 
@@ -225,6 +226,8 @@ class EventBus:
                 queue = await self._declare(consume_channel)
                 tasks.append(asyncio.create_task(self._consume(queue, consume_channel),
                                                  name=f"consume:{self.service}"))
+                tasks.append(asyncio.create_task(self._keep_topology(consume_channel),
+                                                 name=f"topology:{self.service}"))
             self._set_connected(True)
             self.stats.last_error = None
             log.info("connected to the event bus", extra={"service": self.service, "queue": self.queue})
@@ -253,6 +256,14 @@ class EventBus:
             await channel.declare_queue(self._retry_queue(ms), durable=True, arguments={
                 "x-message-ttl": ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self.queue})
         return queue
+
+    async def _keep_topology(self, channel) -> None:
+        """Declare the exchange, queues and bindings again now and then: declaring is idempotent, and an
+        exchange deleted and made again by a publisher (bindings and all gone) would otherwise leave this
+        queue deaf for good."""
+        while True:
+            await asyncio.sleep(TOPOLOGY_S)
+            await self._declare(channel)
 
     def _retry_ms(self) -> list[int]:
         return [max(1, round(d * retry_scale() * 1000)) for d in self.retry_delays_s]
@@ -304,9 +315,21 @@ class EventBus:
         slots = asyncio.Semaphore(self.concurrency)
         last: dict[str, asyncio.Task] = {}  # the latest task of each subject still running
         running: set[asyncio.Task] = set()
+        # A queue deleted under the consumer (`lab reset` wipes the broker's queues and exchanges; so can
+        # a student in the management UI) makes the broker cancel the consumer: the iterator below would
+        # then wait forever on a queue that no longer exists. Treat it as a lost session: reconnect and
+        # declare the topology again.
+        cancelled = asyncio.get_running_loop().create_future()
+
+        def on_cancel(frame) -> None:
+            if not cancelled.done():
+                cancelled.set_exception(ConnectionError(f"the broker cancelled the consumer of {self.queue} "
+                                                        "(its queue was deleted?)"))
+        underlay = await channel.get_underlay_channel()
+        underlay.on_consumer_cancel_callbacks.add(on_cancel)
         try:
             async with queue.iterator() as messages:
-                async for message in messages:
+                async for message in _until(cancelled, messages):
                     await slots.acquire()
                     try:
                         event: Event | Poison = decode(message.body, message.content_type)
@@ -457,3 +480,21 @@ def _bus_router() -> APIRouter:
         return request.app.state.bus.status()
 
     return router
+
+
+async def _until(stop: asyncio.Future, messages):
+    """The messages of an iterator, until ``stop`` is done (then its exception is raised)."""
+    iterator = messages.__aiter__()
+    while True:
+        following = asyncio.ensure_future(iterator.__anext__())
+        done, _ = await asyncio.wait([following, stop], return_when=asyncio.FIRST_COMPLETED)
+        if stop in done:
+            following.cancel()
+            with contextlib.suppress(BaseException):
+                await following
+            stop.result()  # raises
+            return
+        try:
+            yield following.result()
+        except StopAsyncIteration:
+            return
