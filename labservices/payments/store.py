@@ -468,6 +468,11 @@ class Store:
                     status, next_at = "failed", None
                 else:
                     status, next_at = "pending", time.time() + schedule[min(automatic, len(schedule)) - 1]
+            if row["next_attempt_at"] is not None and row["next_attempt_at"] > (due.scheduled_at or 0):
+                # Someone asked to redeliver while this attempt was in flight (it was made due again after
+                # it was claimed): that request is one more attempt now, not lost under this attempt's result.
+                status, next_at = "pending", time.time()
+                conn.execute("UPDATE deliveries SET mode = 'manual' WHERE id = ?", (due.id,))
             conn.execute("UPDATE deliveries SET status = ?, attempts_made = ?, next_attempt_at = ?, locked = 0"
                          " WHERE id = ?", (status, number, next_at, due.id))
             return status

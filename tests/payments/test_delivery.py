@@ -164,6 +164,19 @@ def test_any_event_is_resent_to_any_endpoint_with_the_same_id(pay, endpoint, rec
         pay.delete(f"/api/webhook_endpoints/{later['id']}")
 
 
+def test_a_redelivery_asked_while_an_attempt_is_in_flight_is_not_lost(pay, endpoint, receiver):
+    """The attempt in flight finishes, then the one asked for meanwhile goes out: two requests, not one."""
+    receiver.delay_s = 1.0  # each answer takes a second: time to ask again meanwhile
+    event_id = first_event(pay)
+    receiver.wait_for(1)  # the first attempt has arrived and is waiting for its answer
+    resp = pay.post(f"/api/events/{event_id}/redeliver")
+    assert resp.status_code == 202
+    got = receiver.wait_for(2, timeout=15)
+    assert [r.event_id for r in got[:2]] == [event_id, event_id]
+    d = pay.delivery_when(lambda d: d["status"] == "succeeded" and d["attempts_made"] == 2, event_id=event_id)
+    assert d["next_attempt_at"] is None
+
+
 def test_redelivery_of_unknown_things_is_404_and_of_an_unsent_event_asks_for_an_endpoint(pay):
     assert pay.post("/api/deliveries/dlv_nothere/redeliver").json()["error"]["code"] == "NOT_FOUND"
     assert pay.post("/api/events/evt_nothere/redeliver").status_code == 404
