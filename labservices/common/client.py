@@ -16,6 +16,7 @@ The client is async (it runs on the shared event loop) and is made on first use:
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -71,10 +72,24 @@ class ServiceClient:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # made on first use: most services never call out
-            self._client = httpx.AsyncClient(
-                timeout=self.timeout, follow_redirects=False, trust_env=False,
-                limits=httpx.Limits(max_connections=self.max_connections))
-            tracing.instrument_client(self._client, self.service)
+            self._client = self._make()
+        return self._client
+
+    def _make(self) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False,
+                                   limits=httpx.Limits(max_connections=self.max_connections))
+        tracing.instrument_client(client, self.service)
+        return client
+
+    async def _ready(self) -> httpx.AsyncClient:
+        """The client, made in a worker thread the first time: loading the CA certificates for its SSL
+        context takes tens of milliseconds, up to a few hundred on a busy machine, too long for the loop."""
+        if self._client is None:
+            made = await asyncio.to_thread(self._make)
+            if self._client is None:
+                self._client = made
+            else:
+                await made.aclose()
         return self._client
 
     def _prepare(self, method: str, url: str, headers: Headers | None,
@@ -104,7 +119,7 @@ class ServiceClient:
         sent, limit = self._prepare(method, url, headers, timeout)
         started = time.perf_counter()
         try:
-            resp = await self.client.request(method, url, headers=sent, timeout=limit, **kwargs)
+            resp = await (await self._ready()).request(method, url, headers=sent, timeout=limit, **kwargs)
         except httpx.HTTPError as exc:
             self._record(method, url, _outcome(exc), started, f"{type(exc).__name__}: {exc}"[:300])
             raise
@@ -118,7 +133,8 @@ class ServiceClient:
         sent, limit = self._prepare(method, url, headers, timeout)
         started = time.perf_counter()
         try:
-            async with self.client.stream(method, url, headers=sent, timeout=limit, **kwargs) as resp:
+            client = await self._ready()
+            async with client.stream(method, url, headers=sent, timeout=limit, **kwargs) as resp:
                 self._record(method, url, resp.status_code, started)
                 yield resp
         except httpx.HTTPError as exc:

@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 from labservices.common import ApiError, ServiceSettings, create_app, error_responses
 from labservices.common.clock import iso
 from labservices.common.declaration import Instance, lab_hosts
+from labservices.common.inputs import STRICT
 from labservices.common.targets import target_problem
 
 from . import SERVICE
@@ -44,9 +45,9 @@ class Settings(ServiceSettings):
 
 
 class Registration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     instance_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,60}$", examples=["catalog-2"])
-    url: str = Field(pattern=r"^https?://[^\s/]+$", max_length=200, examples=["http://127.0.0.1:8023"])
+    url: str = Field(pattern=r"^https?://[!-.0-~]+$", max_length=200, examples=["http://127.0.0.1:8023"])
     ttl_s: float = Field(10.0, ge=1, le=300, description="Dropped if no heartbeat comes for this long")
 
 
@@ -90,7 +91,7 @@ class Registry:
     def register(self, service: str, body: Registration) -> Entry:
         problem = target_problem(body.url, lab_hosts())  # the registry calls what is registered: no SSRF
         if problem:
-            raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem}])
+            raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem, "type": "target_refused"}])
         entry = Entry(service, body.instance_id, body.url, body.ttl_s, _failures_down=self.settings.failures_down)
         known = self.entries.get((service, body.instance_id))
         if known is None or known.url != body.url:
@@ -172,7 +173,8 @@ def build_app(instance: Instance | None = None) -> FastAPI:
 
     async def health_checks(_app: FastAPI) -> None:
         """Worker: check every instance every few seconds; drop leases that ran out."""
-        async with httpx.AsyncClient(trust_env=False) as client:
+        client = await asyncio.to_thread(httpx.AsyncClient, trust_env=False)  # its SSL context: off the loop
+        async with client:
             while True:
                 await registry.check(client, settings.check_timeout_s)
                 await asyncio.sleep(settings.check_interval_s)
