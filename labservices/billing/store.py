@@ -43,7 +43,15 @@ class Store:
         self.db = Database(path, SCHEMA)
 
     def reset(self) -> None:
+        """Forget every payment, keep the webhook endpoint: it is where billing is, not what it knows.
+
+        (Dropping it left billing answering 503 NOT_READY to every delivery until its worker registered
+        again, up to ten seconds later.)
+        """
+        endpoint = self.endpoint()
         self.db.reset()
+        if endpoint is not None:
+            self.save_endpoint(endpoint["endpoint_id"], endpoint["url"], endpoint["secret"])
 
     def endpoint(self) -> dict | None:
         with self.db.tx() as conn:

@@ -79,7 +79,7 @@ def build_app(instance: Instance | None = None) -> FastAPI:
         props = body.methodProperties
         method = f"{body.modelName}.{body.calledMethod}"
         if method == "InternetDocument.save":
-            missing = [f"{name} is empty" for name in REQUIRED if not str(props.get(name, "")).strip()]
+            missing = [f"{name} is empty" for name in REQUIRED if not str(props.get(name, "")).strip(" \t\n\r")]
             if missing:
                 return answer(errors=missing, codes=[REQUIRED[m.split()[0]] for m in missing])
             if props["CityRecipient"] not in CITIES:

@@ -15,6 +15,7 @@ from labservices.common.deps import from_state
 from labservices.common.events import EventBus
 from labservices.common.http import base_url
 from labservices.common.idempotency import IdempotencyKey
+from labservices.common.inputs import STRICT, Int
 from labservices.common.pagination import PageDep, Pagination, page_headers
 
 from . import SERVICE
@@ -57,15 +58,15 @@ class ProductsPublic(BaseModel):
 
 
 class ReserveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 2}]})
-    quantity: int = Field(ge=1, le=1000)
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{"quantity": 2}]})
+    quantity: Int = Field(ge=1, le=1000)
     order_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                  description="The order it is for: reserving twice for one order reserves once")
 
 
 class StockUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    stock: int = Field(ge=0, le=1_000_000)
+    model_config = ConfigDict(extra="forbid", **STRICT)
+    stock: Int = Field(ge=0, le=1_000_000)
 
 
 class ReservationPublic(BaseModel):

@@ -89,3 +89,21 @@ def location_of(request: Request) -> Callable[[int | str], str]:
     """The absolute URL of a resource created in the collection this request posted to."""
     collection = base_url(request) + request.url.path.rstrip("/")
     return lambda resource_id: f"{collection}/{resource_id}"
+
+
+NOT_ALLOWED_ROUTE = "method_not_allowed"  # routes that only refuse: head_options leaves them out of Allow
+
+
+def refuse_other_methods(router: APIRouter, path: str, allowed: list[str]) -> None:
+    """405 (with ``Allow``) for the methods ``path`` does not take, where another route would catch them.
+
+    ``POST /api/orders/sync`` is an action beside ``GET /api/orders/{order_id}``: without this, a GET of
+    it is routed to the order lookup and answers 400 for an order id "sync" instead of 405.
+    """
+    others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in allowed]
+    allow = ", ".join(sorted({*allowed, "OPTIONS", *(["HEAD"] if "GET" in allowed else [])}))
+
+    async def method_not_allowed() -> None:
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} приймає лише {', '.join(allowed)}", headers={"Allow": allow})
+
+    router.add_api_route(path, method_not_allowed, methods=others, include_in_schema=False, name=NOT_ALLOWED_ROUTE)

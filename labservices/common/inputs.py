@@ -14,7 +14,25 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-STRICT = ConfigDict(strict=True)  # merged into a service's input config: ConfigDict(**Input, **STRICT)
+STRICT = ConfigDict(strict=True)
+
+# Formats are written once, as patterns, and both validate and document a field: what /docs shows
+# is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
+# (ECMA) regex dialects agree on them (``\s`` does not: Python's takes \x1c-\x1f and \x85 too).
+EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
+
+
+def matches(pattern: str, message: str) -> AfterValidator:
+    """A validator that checks ``pattern`` with Python's ``re`` (the schema shows the same pattern)."""
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern.strip("^$"), value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254), matches(EMAIL, "Невірний формат email адреси"),
+                  Field(examples=["olena@example.com"], json_schema_extra={"pattern": EMAIL})]  # merged into a service's input config: ConfigDict(**Input, **STRICT)
 SPACES = " \t\n\r"
 
 

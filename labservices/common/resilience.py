@@ -25,17 +25,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from typing import Any, AsyncIterator, Literal
+from typing import Annotated, Any, AsyncIterator, Literal
 
 import httpx
 import pybreaker
 from fastapi import APIRouter, Request
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
 from .clock import iso
 from .errors import ApiError, error_responses
+from .inputs import whole_number
 from .metrics import Metrics
 
 STATES = {"closed": 0, "open": 1, "half-open": 2}
@@ -221,10 +222,12 @@ def raise_for_upstream(target: str, resp: httpx.Response) -> httpx.Response:
 # --- /admin/breakers: what a service's breakers are doing, and the knobs a notebook turns ------------------
 
 class BreakerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fail_max": 5, "reset_timeout_s": 10}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"fail_max": 5, "reset_timeout_s": 10}]})
 
     enabled: bool | None = Field(None, description="false: calls go straight through (to show life without one)")
-    fail_max: int | None = Field(None, ge=1, le=100, description="Failures in a row that open the circuit")
+    fail_max: Annotated[int, Field(ge=1, le=100), BeforeValidator(whole_number)] | None = Field(
+        None, description="Failures in a row that open the circuit")
     reset_timeout_s: float | None = Field(None, gt=0, le=600, description="How long it stays open before a trial")
 
 

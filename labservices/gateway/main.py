@@ -18,7 +18,8 @@ from pydantic_settings import SettingsConfigDict
 from labservices.common import ApiError, ServiceSettings, auth, create_app, error_responses
 from labservices.common.declaration import Instance
 from labservices.common.discovery import NoInstance, Resolver
-from labservices.common.http import base_url
+from labservices.common.http import base_url, refuse_other_methods
+from labservices.common.inputs import STRICT, Int
 from labservices.common.ratelimit import RateLimiter, count
 from labservices.common.resilience import Breaker, BreakerOpen, UpstreamError, breakers_router
 
@@ -68,9 +69,9 @@ class Settings(ServiceSettings):
 
 
 class RateLimit(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"limit": 5, "window_s": 60}]})
-    limit: int = Field(ge=1, le=100_000)
-    window_s: int = Field(ge=1, le=3600)
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{"limit": 5, "window_s": 60}]})
+    limit: Int = Field(ge=1, le=100_000)
+    window_s: Int = Field(ge=1, le=3600)
 
 
 class RoutePublic(BaseModel):
@@ -215,6 +216,9 @@ async def order_details(order_id: OrderId, request: Request) -> dict:
         *(part("catalog", f"/api/products/{item['sku']}") for item in order.get("items", [])))
     return {"order": order, "customer": customer, "products": products, "shipment": shipment,
             "unavailable": sorted(set(unavailable)), "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+refuse_other_methods(own, "/api/orders/{order_id}/details", ["GET"])  # an aggregation is read-only
 
 
 @own.put("/admin/rate-limit", response_model=RateLimit, tags=["Lab"], responses=error_responses(400))

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labservices.common.inputs import STRICT, Email, Int
 from labservices.common.pagination import Pagination
 
 PaymentMethod = Literal["pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclined",
@@ -13,17 +14,17 @@ Status = Literal["pending", "awaiting_shipment", "shipped", "cancelled"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
 
 
 class CustomerIn(Strict):
     name: str = Field(min_length=1, max_length=100, examples=["Олена Коваленко"])
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["olena@example.com"])
+    email: Email
 
 
 class LineIn(Strict):
     sku: str = Field(pattern=r"^[A-Za-z0-9\-]{1,40}$", examples=["EL-001"])
-    quantity: int = Field(ge=1, le=100, examples=[1])
+    quantity: Int = Field(ge=1, le=100, examples=[1])
 
 
 class ShippingIn(Strict):

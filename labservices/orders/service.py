@@ -60,7 +60,8 @@ class OrdersService:
         lines, unknown = [], []
         for n, item in enumerate(items):
             if item["sku"] not in PRICES:
-                unknown.append({"field": f"items[{n}].sku", "message": f"Товару {item['sku']!r} у каталозі немає"})
+                unknown.append({"field": f"items[{n}].sku", "message": f"Товару {item['sku']!r} у каталозі немає",
+                                "type": "not_found"})
                 continue
             lines.append({"sku": item["sku"], "title": TITLES[item["sku"]], "quantity": item["quantity"],
                           "unit_price": PRICES[item["sku"]]})

@@ -76,7 +76,8 @@ async def place_sync(orders: OrdersService, catalog: Catalog, body: dict, key: s
             resp = await catalog.call("GET", f"/api/products/{sku}")
             if resp.status_code in (400, 404):  # no such product (or not even a valid product id)
                 raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту",
-                               [{"field": f"items[{n}].sku", "message": f"Товару {sku!r} у каталозі немає"}])
+                               [{"field": f"items[{n}].sku", "message": f"Товару {sku!r} у каталозі немає",
+                                 "type": "not_found"}])
             if resp.status_code != 200:
                 raise ApiError(502, "CATALOG_ERROR", f"Каталог відповів {resp.status_code} на запит товару {sku}")
             product = resp.json()

@@ -16,6 +16,7 @@ from labservices.common.declaration import Instance
 from labservices.common.deps import from_state
 from labservices.common.http import base_url
 from labservices.common.idempotency import IdempotencyKey
+from labservices.common.inputs import STRICT, Email, Int
 
 from . import SERVICE
 from .orchestrator import Orchestrator
@@ -51,25 +52,25 @@ class Settings(ServiceSettings):
 
 
 class Line(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     product_id: str = Field(pattern=r"^[A-Z]{2,3}(-[0-9]{3})?$", examples=["ABC"])
-    quantity: int = Field(ge=1, le=100)
+    quantity: Int = Field(ge=1, le=100)
 
 
 class Customer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     name: str = Field(min_length=1, max_length=100, examples=["Олена Коваленко"])
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["olena@example.com"])
+    email: Email
 
 
 class Shipping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     city: str = Field("Київ", min_length=1, max_length=60)
     warehouse: str = Field("Відділення №1", min_length=1, max_length=100)
 
 
 class PlaceOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{
         "customer": {"name": "Олена Коваленко", "email": "olena@example.com"},
         "items": [{"product_id": "ABC", "quantity": 2}], "payment_method": "pm_card_visa",
         "shipping": {"city": "Київ"}}]})
@@ -123,7 +124,8 @@ router = APIRouter(prefix="/api/sagas", tags=["Sagas"])
 
 
 @router.post("", status_code=202, response_model=SagaPublic,
-             responses={**error_responses(400, 422), 201: {"description": "Finished within ?wait", "model": SagaPublic}})
+             responses={**error_responses(400, 422), 201: {"description": "Finished within ?wait", "model": SagaPublic},
+                        200: {"description": "The same Idempotency-Key again: the saga it started", "model": SagaPublic}})
 async def place_order(body: PlaceOrder, request: Request, store: StoreDep,
                       wait: Annotated[float, Query(ge=0, le=30, description="Seconds to wait for the outcome")] = 0,
                       idempotency_key: IdempotencyKey = None) -> JSONResponse:

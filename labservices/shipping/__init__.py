@@ -9,6 +9,6 @@ SERVICE = Service(
             "harmless), then creates a waybill at the Nova Poshta-shaped carrier API and publishes OrderShipped; "
             "a carrier that is down is retried with delays; for an orchestrated saga, POST /api/shipments ships now",
     about="доставка: чекає на InventoryReserved і PaymentProcessed (у будь-якому порядку), створює накладну",
-    notebooks="04, 05",
+    notebooks="04, 05; ex07",
     needs=("rabbitmq", "carrier"),
 )

@@ -12,6 +12,7 @@ from labservices.common import ServiceSettings, create_app, error_responses
 from labservices.common.declaration import Instance
 from labservices.common.events import EventBus
 from labservices.common.http import base_url
+from labservices.common.inputs import STRICT, Int, trimmed
 
 from . import SERVICE
 from .service import CARRIER_KEY, Shipping
@@ -50,18 +51,18 @@ class ShipmentPublic(BaseModel):
 
 
 class Recipient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field("Одержувач", min_length=1, max_length=100)
-    city: str = Field(min_length=1, max_length=60, examples=["Київ"])
-    warehouse: str = Field("Відділення №1", min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid", **STRICT)
+    name: trimmed(100) = Field("Одержувач")
+    city: trimmed(60) = Field(examples=["Київ"])
+    warehouse: trimmed(100) = Field("Відділення №1")
 
 
 class ShipmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [
         {"order_id": "saga_1f2e3d4c", "recipient": {"name": "Олена Коваленко", "city": "Київ"}, "total": 1098}]})
     order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     recipient: Recipient
-    total: int = Field(0, ge=0, le=10_000_000, description="Declared value, UAH")
+    total: Int = Field(0, ge=0, le=10_000_000, description="Declared value, UAH")
 
 
 router = APIRouter(prefix="/api/shipments", tags=["Shipments"])

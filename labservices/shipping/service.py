@@ -40,7 +40,7 @@ class Shipping:
             waybill = await self.waybill(order_id, recipient, total)
         except CarrierRefused as exc:
             raise ApiError(422, "SHIPPING_REJECTED", f"Перевізник відмовив: {exc}",
-                           [{"field": "recipient.city", "message": "Перевізник сюди не доставляє"}]) from None
+                           [{"field": "recipient", "message": str(exc), "type": "business_rule"}]) from None
         except Transient as exc:
             raise ApiError(503, "CARRIER_UNAVAILABLE", f"Перевізник недоступний ({exc}); спробуйте ще раз",
                            headers={"Retry-After": "1"}) from None

@@ -9,12 +9,11 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
-                      WithJsonSchema)
-
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
+                      StringConstraints, WithJsonSchema)
 from pydantic_core import PydanticCustomError
 
-from labservices.common.inputs import STRICT, Int, IsoDate, PatchModel, trimmed, whole_number
+from labservices.common.inputs import EMAIL, STRICT, Int, IsoDate, PatchModel, matches, trimmed, whole_number
 from labservices.common.pagination import Pagination
 
 MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript's MAX_SAFE_INTEGER); beyond: 400
@@ -22,20 +21,9 @@ MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript
 Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[12345])]
 
 
-# Formats are written once, as patterns, and both validate and document a field: what /docs shows
-# is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
-# (ECMA) regex dialects agree on them.
-EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
+# Formats are written once, as patterns (labservices.common.inputs: EMAIL and the rule behind them).
 USERNAME = r"^[a-z0-9_.\-]+$"
 SKU = r"^[A-Za-z0-9\-]*[A-Za-z\-][A-Za-z0-9\-]*$"  # at least one letter: "123" is an id, not a SKU
-
-
-def _matches(pattern: str, message: str):
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern.strip("^$"), value):
-            raise ValueError(message)
-        return value
-    return AfterValidator(check)
 
 
 def _birth_date(value: date | None) -> date | None:
@@ -50,10 +38,10 @@ def _money(value: float) -> int | float:
 
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
-                  _matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
+                  matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
                   Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
 Username = Annotated[str, StringConstraints(min_length=3, max_length=32),
-                     _matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
+                     matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
                      Field(examples=["ivan_petrenko"], json_schema_extra={"pattern": USERNAME})]
 Name = trimmed(100)
 City = trimmed(60)
@@ -61,7 +49,7 @@ BirthDate = Annotated[IsoDate, AfterValidator(_birth_date)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 UserRole = Literal["user", "moderator", "manager", "admin"]
 Sku = Annotated[str, StringConstraints(min_length=2, max_length=32),
-                _matches(SKU, "SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)"),
+                matches(SKU, "SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)"),
                 AfterValidator(str.upper), Field(examples=["ABC"], json_schema_extra={"pattern": SKU})]
 Title = trimmed(200)
 Category = Literal["electronics", "books", "furniture", "clothing"]

@@ -14,6 +14,7 @@ from labservices.common.clock import iso
 from labservices.common.declaration import Instance
 from labservices.common.deps import from_state
 from labservices.common.http import location_of
+from labservices.common.inputs import STRICT, Email
 
 from . import SERVICE
 
@@ -39,8 +40,6 @@ CREATE TABLE IF NOT EXISTS users (
 SEED = [("olena@example.com", "Олена Коваленко", "customer", "Київ", "lab-password"),
         ("taras@example.com", "Тарас Шевчук", "customer", "Львів", "lab-password"),
         ("admin@example.com", "Адміністратор", "admin", "Київ", "admin-password")]
-Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$", max_length=254,
-                             examples=["olena@example.com"])]
 
 
 class Settings(ServiceSettings):
@@ -50,7 +49,7 @@ class Settings(ServiceSettings):
 
 
 class Registration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     email: Email
     name: str = Field(min_length=1, max_length=100, examples=["Олена Коваленко"])
     password: str = Field(min_length=8, max_length=128, examples=["lab-password"])
@@ -58,7 +57,7 @@ class Registration(BaseModel):
 
 
 class Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     email: Email
     password: str = Field(min_length=1, max_length=128)
 

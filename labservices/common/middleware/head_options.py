@@ -32,8 +32,12 @@ def _resources(app) -> list[Resource]:
 
     order: list[str] = []
     methods: dict[str, set[str]] = {}
+    from ..http import NOT_ALLOWED_ROUTE
+
     routes = [*api_routes(app), *(r for r in app.router.routes if hasattr(r, "path_format") and hasattr(r, "methods"))]
     for route in routes:
+        if getattr(route, "name", None) == NOT_ALLOWED_ROUTE:
+            continue  # it only refuses: not a method the resource takes
         template = route.path_format
         if template not in methods:
             order.append(template)

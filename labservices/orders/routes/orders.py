@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from labservices.common import error_responses
 from labservices.common.deps import from_state
-from labservices.common.http import LabRouter, location_of
+from labservices.common.http import LabRouter, location_of, refuse_other_methods
 from labservices.common.idempotency import IdempotencyKey
 from labservices.common.pagination import PageDep, page_headers
 
@@ -36,6 +36,7 @@ def place_order(body: OrderCreate, request: Request, orders: ServiceDep,
 
 @router.post("/sync", status_code=201, response_model=OrderPublic,
              responses={**error_responses(400, 409, 415, 422, 502),
+                        200: {"description": "The same Idempotency-Key again: the order it placed", "model": OrderPublic},
                         202: {"description": "Fallback: the catalog is unreachable (X-Fallback says why); the order "
                                              "is taken the asynchronous way and its stock reserved later",
                               "model": OrderPublic}})
@@ -50,6 +51,9 @@ async def place_order_sync(body: OrderCreate, request: Request, orders: ServiceD
     status, order, headers = await place_sync(orders, request.app.state.catalog, body.model_dump(), idempotency_key)
     headers["Location"] = str(request.url_for("get_order", order_id=order["order_id"]))
     return JSONResponse(order, status_code=status, headers=headers)
+
+
+refuse_other_methods(router, "/sync", ["POST"])  # not a lookup of an order called "sync"
 
 
 @router.get("", response_model=OrdersPublic, responses=error_responses(400))
