@@ -27,7 +27,7 @@ WITH_BUS = ("orders", "billing", "shipping", "catalog", "catalog-2")
 CUSTOMER = {"name": "Олена Коваленко", "email": "olena@example.com"}
 SETTINGS = {
     "LAB_DISCOVERY_TTL_S": "3", "REGISTRY_CHECK_INTERVAL_S": "0.5", "REGISTRY_CHECK_TIMEOUT_S": "2",
-    "ORDERS_BREAKER_RESET_S": "2", "ORDERS_CATALOG_TIMEOUT_S": "1", "GATEWAY_BREAKER_RESET_S": "2",
+    "ORDERS_BREAKER_RESET_S": "2", "ORDERS_CATALOG_TIMEOUT_S": "2", "GATEWAY_BREAKER_RESET_S": "2",
     "SAGA_BACKOFF_S": "0.05", "LAB_EVENT_RETRY_SCALE": "0.02", "PAYMENTS_RETRY_TIME_SCALE": "0.001",
 }
 

@@ -83,9 +83,9 @@ def test_the_same_idempotency_key_places_and_reserves_once(micro: Micro):
 
 
 def test_a_slow_catalog_opens_the_breaker_and_orders_fall_back_to_the_bus(micro: Micro):
-    """Catalog 3 s slow, calls time out at 1 s: retries, then the breaker opens and orders stop waiting."""
-    micro.chaos("catalog", latency_ms=3000)
-    micro.chaos("catalog-2", latency_ms=3000)
+    """Catalog 5 s slow, calls time out at 2 s: retries, then the breaker opens and orders stop waiting."""
+    micro.chaos("catalog", latency_ms=5000)
+    micro.chaos("catalog-2", latency_ms=5000)
     before = micro.stock("EL-007")["stock"]
     timings, answers = [], []
     for _ in range(4):
@@ -127,8 +127,8 @@ def test_the_breaker_closes_again_through_a_half_open_trial(micro: Micro):
 def test_without_the_breaker_every_caller_waits_out_the_slow_catalog(micro: Micro):
     """The cascade: with the breaker switched off, callers pile up behind a slow dependency."""
     requests.put(micro.url("orders") + "/admin/breakers/catalog", json={"enabled": False}, timeout=5)
-    micro.chaos("catalog", latency_ms=3000)
-    micro.chaos("catalog-2", latency_ms=3000)
+    micro.chaos("catalog", latency_ms=5000)
+    micro.chaos("catalog-2", latency_ms=5000)
     try:
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             started = time.monotonic()
