@@ -9,5 +9,5 @@ SERVICE = Service(
             "calledMethod, methodProperties; success/errors in a 200 body) — waybills (InternetDocument.save), "
             "tracking (TrackingDocument.getStatusDocuments), cities and warehouses",
     about="служба доставки з API у формі Нової пошти: накладні, відстеження, міста й відділення",
-    notebooks="04, 05",
+    notebooks="04, 05; ex07",
 )

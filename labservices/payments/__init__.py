@@ -10,5 +10,5 @@ SERVICE = Service(
             "15 min, 1 h; compressed for class), keeps a delivery log, redelivers by hand; payment intents with "
             "`Idempotency-Key`",
     about="платіжний сервіс на кшталт Stripe: підписані вебхуки, повторні спроби за розкладом лекції",
-    notebooks="03; ex04, ex05",
+    notebooks="03, 05; ex04, ex05, ex07",
 )

@@ -26,12 +26,45 @@ HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
 HOSTILE_BROKERS = Path(__file__).resolve().parent / "fixtures" / "hostile_brokers"
 
 
+# ex07's services, as the grader starts them: the catalog's two copies register with this registry; no bus.
+MICRO_SERVICES = ("catalog", "catalog-2", "registry", "payments", "shipping", "carrier")
+NO_BUS = "amqp://guest:guest@127.0.0.1:9"  # nothing listens: their event buses stay idle, and nobody else's queue
+
+
+@pytest.fixture(scope="package")
+def micro_services(tmp_path_factory: pytest.TempPathFactory):
+    """ex07's services in one host on free ports (addresses in os.environ meanwhile); yields {name: URL}."""
+    import requests
+
+    from labkit import config
+    from labkit.procs import wait_until
+    from tests.conftest import running_host
+
+    env = {"LAB_AMQP_URL": NO_BUS, "REGISTRY_CHECK_INTERVAL_S": "0.5", "LAB_DISCOVERY_TTL_S": "5"}
+    with running_host(list(MICRO_SERVICES), tmp_path_factory.mktemp("micro-grading"), env):
+        found = {name: config.url(name) for name in MICRO_SERVICES}
+        assert wait_until(lambda: len(requests.get(found["registry"] + "/api/services/catalog", timeout=5).json()) == 2
+                          if requests.get(found["registry"] + "/api/services/catalog", timeout=5).status_code == 200
+                          else False, timeout=20), "the catalog's copies never registered"
+        yield found
+
+
 def solution_path(ex_id: str) -> Path:
     return next(SOLUTIONS.glob(f"{ex_id}-*.ipynb"))
 
 
 def starter_path(ex_id: str) -> Path:
     return next(EXERCISES.glob(f"{ex_id}-*.ipynb"))
+
+
+def last_check_after_running(path: Path, timeout: int = 120) -> str:
+    """Run a notebook top to bottom in a kernel; the first line its last ``check(...)`` cell printed."""
+    from nbclient import NotebookClient
+
+    nb = notebook.read(path)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    last = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source][-1]
+    return "".join(o.get("data", {}).get("text/plain", "") for o in last.outputs)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from labkit.grading import catalog, notebook
 from labkit.grading.brokers import BrokerSet
 from labkit.grading.runner import run_exercise
 from labkit.grading.student import KernelStudent
-from tests.grading.conftest import solution_path
+from tests.grading.conftest import MICRO_SERVICES, solution_path
 from tests.grading.fixtures.mutants import MUTANTS, Mutant
 from tests.grading.test_check import run_cells
 from tests.payments.conftest import payments_url  # noqa: F401  (the session's payments service)
@@ -30,7 +30,8 @@ EXERCISES = catalog.course_exercises()
 def mutated_cells(mutant: Mutant) -> list[str]:
     ex_id = mutant.check.split(".")[0]
     cells = [c["source"] for c in notebook.code_cells(notebook.read(solution_path(ex_id)))]
-    owner = [i for i, source in enumerate(cells) if f"def {mutant.function}(" in source]
+    owner = [i for i, source in enumerate(cells)
+             if f"def {mutant.function}(" in source or f"class {mutant.function}:" in source]
     assert len(owner) == 1, f"{mutant.function} is defined in {len(owner)} cells of {ex_id}"
     source = cells[owner[0]]
     for old, new in mutant.edits:
@@ -67,8 +68,11 @@ def services(request, monkeypatch):
     """
     ex_id = request.node.callspec.params["mutant"].check.split(".")[0]
     exercise = EXERCISES[ex_id]
-    for name in exercise.services:
-        request.getfixturevalue("payments_url" if name == "payments" else f"{name}_url")
+    if set(exercise.services) & set(MICRO_SERVICES):  # ex07: catalog's two copies, registry and friends in a host
+        request.getfixturevalue("micro_services")
+    else:
+        for name in exercise.services:
+            request.getfixturevalue("payments_url" if name == "payments" else f"{name}_url")
     found = {name: config.url(name) for name in exercise.services}
     lease = None
     if exercise.brokers:

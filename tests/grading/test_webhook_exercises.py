@@ -10,12 +10,11 @@ import shutil
 import time
 
 import pytest
-from nbclient import NotebookClient
 
 from labkit.check import check
 from labkit.grading import batch, notebook
 from labkit.grading.sandbox import Limits
-from tests.grading.conftest import solution_path, starter_path
+from tests.grading.conftest import last_check_after_running, solution_path, starter_path
 from tests.grading.test_check import namespace_of
 from tests.payments.conftest import payments_url  # noqa: F401  (the session's payments service)
 
@@ -81,11 +80,7 @@ def test_ex05_client_without_idempotency_key_makes_two_payments_and_loses_that_c
 
 @pytest.mark.parametrize("ex_id", EXERCISES)
 def test_solution_notebook_runs_top_to_bottom_in_a_kernel_with_full_marks(services, ex_id):
-    path = solution_path(ex_id)
-    nb = notebook.read(path)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    last = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source][-1]
-    text = "".join(o.get("data", {}).get("text/plain", "") for o in last.outputs)
+    text = last_check_after_running(solution_path(ex_id))
     assert f": {POINTS[ex_id]}/{POINTS[ex_id]}" in text.splitlines()[0], text
 
 
