@@ -107,8 +107,14 @@ def databases() -> Rows:
         except sqlite3.Error:
             tables = ["?"]
         rows.append({"service": re.sub(r"(-events)?\.sqlite3$", "", path.name), "file": path.name,
-                     "kb": round(path.stat().st_size / 1024), "tables": ", ".join(tables)})
+                     "kb": round(_size(path) / 1024), "tables": ", ".join(tables)})
     return Rows(rows, f"Бази даних у {lab_home() / 'data'}")
+
+
+def _size(path) -> int:
+    """The database's bytes, its write-ahead log included (recent writes live there until a checkpoint)."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
 def breakers(service: str = "orders") -> Rows:

@@ -88,7 +88,8 @@ def tiles(rows: Rows) -> str:
         out.append(f"<div style='background:{colour};border-radius:4px;padding:4px 8px;margin:3px;min-width:150px'>"
                    f"<b>{html.escape(r['service'])}</b> {html.escape(str(r['health']))} "
                    f"<small>{r['ms']}{' мс' if r['ms'] != '' else ''}{html.escape(listed)}</small>"
-                   f"<br><small style='color:#cf222e'>{html.escape(r['chaos']) or '&nbsp;'}</small></div>")
+                   + (f"<br><small style='color:#cf222e'>{html.escape(r['chaos'])}</small>" if r["chaos"] else "")
+                   + "</div>")
     return f"<div style='display:flex;flex-wrap:wrap;font-size:90%'>{''.join(out)}</div>"
 
 
@@ -123,6 +124,7 @@ class ChaosPanel:
     def _do(self, action) -> None:
         from .errors import StackError
 
+        self.message.value = "<i>виконую…</i>"
         try:
             self.message.value = html.escape(action())
         except (StackError, requests.RequestException) as exc:
@@ -141,8 +143,11 @@ class ChaosPanel:
         from .control import chaos
 
         chaos(self.service.value)
-        self.latency.value, self.error_rate.value, self.down.value = 0, 0.0, False
+        self._zero()
         return f"{self.service.value}: хаос вимкнено"
+
+    def _zero(self) -> None:
+        self.latency.value, self.error_rate.value, self.down.value = 0, 0.0, False
 
     def _stop(self) -> str:
         from .control import stop
@@ -155,6 +160,7 @@ class ChaosPanel:
         return f"{self.service.value}: {start(self.service.value)['state']}"
 
     def _restore(self) -> str:
+        self._zero()
         return "; ".join(restore(self.services)) or "усе вже гаразд"
 
     def refresh(self) -> None:

@@ -38,6 +38,11 @@ def test_the_panels_buttons_slow_a_service_stop_it_and_start_it(micro_lab):
         assert "catalog-2: stopped" in panel.message.value and "catalog-2</b> stopped" in panel.status.value
         panel.start_button.click()
         assert requests.get(url("catalog-2") + "/health", timeout=5).status_code == 200
+        panel.down.value = True
+        panel.apply.click()
+        panel.everything.click()
+        assert "catalog-2: chaos off" in panel.message.value and panel.down.value is False
+        assert _chaos("catalog-2")["down"] is False
     finally:
         panel.close()
         restore(MICRO)
