@@ -11,17 +11,22 @@ In a notebook::
 The brokers: ``amqp_url()`` for pika, ``kafka_bootstrap()`` for kafka-python; queue depths,
 a live depth chart and more in :mod:`labkit.brokers`. One service at a time: ``stop``,
 ``start``, ``restart``, ``chaos``, ``isolate`` and ``kill`` (:mod:`labkit.control`); a request's
-path through the services: ``trace(resp)`` (:mod:`labkit.traces`).
+path through the services: ``trace(resp)`` (:mod:`labkit.traces`); notebook 05's registry,
+circuit breakers, sagas and chaos panel: ``breakers``, ``breaker_watch``, ``saga_timeline``,
+``chaos_panel``, ``restore`` (:mod:`labkit.micro`).
 """
 from __future__ import annotations
 
 from .config import amqp_url, kafka_bootstrap, url
 
 __all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "services", "check",
-           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict"]
+           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict",
+           "breakers", "breaker_watch", "saga_timeline", "chaos_panel", "restore"]
 
 _LAZY = {"check": "check", "stop": "control", "start": "control", "restart": "control", "isolate": "control",
-         "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz"}
+         "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz",
+         "breakers": "micro", "breaker_watch": "micro", "saga_timeline": "micro", "chaos_panel": "panel",
+         "restore": "panel"}
 
 
 def show(resp):

@@ -51,9 +51,10 @@ def target_name(url: str) -> str:
     """A bounded metrics label for ``url``: the lab service it points at, else its host name."""
     parts = urlsplit(url)
     for service in declarations():
-        known = urlsplit(service.url)
-        if (parts.hostname, parts.port) == (known.hostname, known.port) or parts.hostname == service.name:
-            return service.name
+        for copy in service.copies():  # catalog-2 is the catalog too
+            known = urlsplit(copy.url)
+            if (parts.hostname, parts.port) == (known.hostname, known.port) or parts.hostname == service.name:
+                return service.name
     return parts.hostname or "unknown"
 
 

@@ -149,3 +149,12 @@ def test_when_the_registry_is_down_clients_fall_back_to_the_declared_addresses(m
     finally:
         micro.stack.start("registry")
     wait_for(lambda: len(micro.registered("catalog")) == 2, timeout=15, what="registered again")
+
+
+def test_calls_to_either_copy_are_counted_as_calls_to_the_catalog(micro: Micro):
+    """Outgoing metrics and span names name the service for every copy, not the second copy's host."""
+    for _ in range(4):  # round robin: both copies reserve at least once
+        assert micro.place_sync([{"sku": "EL-008", "quantity": 1}]).status_code == 201
+    targets = {line.split('target="')[1].split('"')[0] for line in micro.get("orders", "/metrics").text.splitlines()
+               if line.startswith("http_client_requests_total{")}
+    assert "catalog" in targets and "127.0.0.1" not in targets, targets

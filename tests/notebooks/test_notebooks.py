@@ -26,6 +26,19 @@ EXPECTED = {
     ("04-event-driven", "await_order(offline.json()"): "'shipped'",
     ("04-event-driven", "before == {k: after[k] for k in before}"): "True",
     ("04-event-driven", "requests.get(f\"{url('inventory')}/api/reservations/{declined"): "'released'",
+    ("05-microservices", "anonymous.status_code, requests.get("): "(401, 200)",
+    ("05-microservices", "orders_calls.counts()"): "([201], [200])",  # every call answered while catalog restarted
+    ("05-microservices", "sync.status_code, sync.json()[\"stock\"], async_"): "(201, 'reserved', 201, 'pending')",
+    ("05-microservices", "(sync.status_code, sync.headers.get(\"X-Fallback\")), async_"): "((202, 'catalog-unreachable'), 201)",
+    ("05-microservices", "set(served), [r[\"instance\"]"): "({'catalog'}, ['catalog'])",
+    ("05-microservices", "without = burst("): "answers {(202, 'catalog-unreachable'): 40}",
+    ("05-microservices", "quick.status_code, quick.headers"): "(202, 'circuit-open', True)",
+    ("05-microservices", "answers.append(place("): "201]",
+    ("05-microservices", "print(watch)"): " s half-open → +",
+    ("05-microservices", "declined[\"status\"], declined[\"failed_step\"]"): "('compensated', 'charge_payment', 'rejected')",
+    ("05-microservices", "far[\"total\"] * 100"): "(54900, 54900)",
+    ("05-microservices", "params={\"order_id\": short[\"saga_id\"]}"): "[('ABC', 'released')]",
+    ("05-microservices", "restore()"): "[]",  # the notebook put back everything it changed
 }
 
 

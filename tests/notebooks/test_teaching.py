@@ -16,6 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SEQUENCES = {
     "02": ["/oauth/token"],                        # OAuth2 client credentials, then the token on each call
     "03": ["503"],                                 # a webhook delivery retried on the lecture's schedule
+    "05": ["refund_payment", "/reserve"],          # a saga compensating in reverse; the lecture's synchronous call
     "06": ["redelivered=True", "correlation_id"],  # ack and redelivery; RPC over a reply queue
     "07": ["JoinGroup", "ISR"],                    # a consumer-group rebalance; replication with acks='all'
 }
