@@ -21,6 +21,7 @@ from .ex08 import channel, rabbit, ready
 
 STRUCTURED = "application/cloudevents+json"
 SOURCE = "/lab-check/ex06"  # the checker's own events
+MORE = 20  # messages read beyond those a check waits for: enough to show a flood, never all of it
 _FORMAT = JSONFormat()
 
 
@@ -84,11 +85,11 @@ def publish(ctx: Context, exchange: str, messages: list[tuple[str, bytes]]) -> N
 
 def take(ctx: Context, queue: str, wanted: int, wait: float = 3.0, settle: float = 0.3) -> list[tuple]:
     """Messages from ``queue`` as (routing key, properties, body): until ``wanted`` came or ``wait`` passed,
-    then whatever else arrives within ``settle`` (so one too many is seen too)."""
+    then whatever else arrives within ``settle`` (so one too many is seen too), at most ``wanted + MORE``."""
     got: list[tuple] = []
     with channel(ctx) as ch:
         deadline = time.monotonic() + wait
-        while True:
+        while len(got) < wanted + MORE:
             method, props, body = ch.basic_get(queue, auto_ack=True)
             if method is not None:
                 got.append((method.routing_key, props, body))
@@ -121,7 +122,7 @@ def dead_letters(ctx: Context, queue: str) -> list[tuple[bytes, str | None, int 
     """(body, x-death reason, x-death count) of every message in ``<queue>.dead``, taken."""
     out = []
     with channel(ctx) as ch:
-        while (message := ch.basic_get(f"{queue}.dead", auto_ack=True))[0] is not None:
+        while len(out) < MORE and (message := ch.basic_get(f"{queue}.dead", auto_ack=True))[0] is not None:
             deaths = (message[1].headers or {}).get("x-death") or [{}]
             out.append((message[2], deaths[0].get("reason"), deaths[0].get("count")))
     return out

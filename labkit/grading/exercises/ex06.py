@@ -73,10 +73,13 @@ def subjects(messages: list[tuple]) -> list:
     return [attributes(body, "подія з outbox").get("subject") for _, _, body in messages]
 
 
-def reserved(ctx: Context, db: str) -> dict[str, int]:
+def stock(ctx: Context, db: str, column: str = "reserved") -> dict:
+    """One column of the student's stock table, {sku: number}, read by the notebook's ``stock_levels``."""
     levels = ctx.call("stock_levels", db)
-    expect_type(levels, dict, "stock_levels(db)")
-    return {sku: level["reserved"] for sku, level in levels.items()}
+    try:
+        return {sku: level[column] for sku, level in levels.items()}
+    except (AttributeError, KeyError, TypeError):
+        raise CheckFailed("stock_levels(db) → {sku: {'on_hand': ..., 'reserved': ...}}", short(levels)) from None
 
 
 # --- step 1: the envelope --------------------------------------------------------------------------
@@ -214,11 +217,11 @@ def check_subscribe(ctx: Context) -> None:
 # --- steps 4 and 5: the consumer ----------------------------------------------------------------------
 
 
-def subscriber(ctx: Context, stock: dict[str, int]) -> tuple[str, str, str]:
+def subscriber(ctx: Context, shelf: dict[str, int]) -> tuple[str, str, str]:
     """A bus, inventory's queue on it and a fresh inventory database: (exchange, queue, db)."""
     exchange = new_exchange(ctx)
     queue = inventory_queue(ctx, exchange)
-    return exchange, queue, ctx.call("new_database", stock)
+    return exchange, queue, ctx.call("new_database", shelf)
 
 
 def drained(ctx: Context, queue: str) -> None:
@@ -240,17 +243,16 @@ def answers(ctx: Context, queue: str, wanted: int) -> dict[str, list]:
 
 def check_reserve(ctx: Context) -> None:
     a, b, c = (f"{s}-{ctx.token}" for s in "ABC")
-    stock = {a: random.randint(5, 9), b: random.randint(2, 4), c: 1}
-    exchange, queue, db = subscriber(ctx, stock)
+    levels = {a: random.randint(5, 9), b: random.randint(2, 4), c: 1}
+    exchange, queue, db = subscriber(ctx, levels)
     fits = order(ctx, 0, [{"sku": a, "quantity": 2}, {"sku": b, "quantity": 1}])
     short_one = order(ctx, 1, [{"sku": a, "quantity": 1}, {"sku": c, "quantity": 5}])  # c is short: none of it
     also = order(ctx, 2, [{"sku": a, "quantity": 1}])
     publish(ctx, exchange, [created(o) for o in (fits, short_one, also)])
     handled = ctx.call("consume_events", db, queue, exchange, 3, TIMEOUT)
-    expect_equal(reserved(ctx, db), {a: 3, b: 1, c: 0},
+    expect_equal(stock(ctx, db), {a: 3, b: 1, c: 0},
                  "reserved (усе або нічого: другому замовленню бракує одного товару)")
-    levels = ctx.call("stock_levels", db)
-    expect_equal({sku: levels[sku]["on_hand"] for sku in stock}, stock, "on_hand (резерв його не змінює)")
+    expect_equal(stock(ctx, db, "on_hand"), levels, "on_hand (резерв його не змінює)")
     expect_equal(ctx.call("reservations", db), {fits["order_id"]: "reserved", short_one["order_id"]: "rejected",
                                                 also["order_id"]: "reserved"}, "reservations")
     drained(ctx, queue)
@@ -270,7 +272,7 @@ def check_reordering(ctx: Context) -> None:
                       "не помилка", f"{dead} у {queue}.dead")
     expect_equal(ctx.call("reservations", db), {early["order_id"]: "cancelled", normal["order_id"]: "cancelled"},
                  "reservations")
-    expect_equal(reserved(ctx, db), {a: 0}, "reserved (обидва замовлення скасовано)")
+    expect_equal(stock(ctx, db), {a: 0}, "reserved (обидва замовлення скасовано)")
     expect_equal(answers(ctx, follow, 2), {early["order_id"]: ["InventoryRejected"],
                                            normal["order_id"]: ["InventoryReserved"]},
                  "відповіді на шині (скасоване раніше замовлення — InventoryRejected)")
@@ -286,7 +288,7 @@ def check_duplicates(ctx: Context) -> None:
     follow = listen(ctx, exchange, FOLLOW_UPS)
     publish(ctx, exchange, [created(first, again), created(first, again), created(second), created(first, again)])
     handled = ctx.call("consume_events", db, queue, exchange, 4, TIMEOUT)
-    expect_equal(reserved(ctx, db), {a: q1 + q2}, "reserved (подію з тим самим id — один раз)")
+    expect_equal(stock(ctx, db), {a: q1 + q2}, "reserved (подію з тим самим id — один раз)")
     expect_equal(answers(ctx, follow, 2), {first["order_id"]: ["InventoryReserved"],
                                            second["order_id"]: ["InventoryReserved"]},
                  "відповіді на шині (на подію з тим самим id — одна)")
@@ -312,7 +314,7 @@ def poison_run(ctx: Context) -> dict:
         handled = ctx.call("consume_events", db, queue, exchange, 5, TIMEOUT)
         return {"queue": queue, "poison": poison, "a": a, "b": b, "exchange": exchange, "db": db, "half": half,
                 "half_id": half_id, "handled": handled, "dead": dead_letters(ctx, queue),
-                "left": settled(ctx, queue, 0), "reserved": reserved(ctx, db)}
+                "left": settled(ctx, queue, 0), "reserved": stock(ctx, db)}
 
     return once(ctx, "ex06:poison", run)
 
@@ -336,7 +338,7 @@ def check_redrive(ctx: Context) -> None:
     fixed = {**run["half"], "items": [{"sku": run["a"], "quantity": 2}, {"sku": run["b"], "quantity": 3}]}
     publish(ctx, run["exchange"], [created(fixed, run["half_id"])])
     ctx.call("consume_events", run["db"], run["queue"], run["exchange"], 1, TIMEOUT)
-    expect_equal(reserved(ctx, run["db"]), {run["a"]: 3, run["b"]: 4},
+    expect_equal(stock(ctx, run["db"]), {run["a"]: 3, run["b"]: 4},
                  "reserved після повторної (виправленої) події з тим самим id")
 
 
@@ -348,6 +350,7 @@ def check_restart(ctx: Context) -> None:
     publish(ctx, exchange, [created(o) for o in orders])
     first = ctx.call("consume_events", db, queue, exchange, 3, TIMEOUT)
     done = ctx.call("reservations", db)
+    expect_type(done, dict, "reservations(db)")
     left = settled(ctx, queue, 5)
     expect(first == 3 and sorted(done) == sorted(o["order_id"] for o in orders[:3]),
            "consume_events(..., 3) обробляє рівно три перші події й зупиняється",
@@ -355,7 +358,7 @@ def check_restart(ctx: Context) -> None:
     expect(left == 5, "решта п'ять — знову в черзі: видані, але не підтверджені повертаються, коли з'єднання закрито "
                       "(ack — лише після commit, не auto_ack)", f"ready={left}")
     second = ctx.call("consume_events", db, queue, exchange, 5, TIMEOUT)
-    expect_equal(reserved(ctx, db), {a: sum(quantities)}, "reserved після перезапуску (кожне замовлення раз)")
+    expect_equal(stock(ctx, db), {a: sum(quantities)}, "reserved після перезапуску (кожне замовлення раз)")
     expect(len(ctx.call("reservations", db)) == 8 and second == 5, "другий запуск обробляє решту п'ять",
            f"→ {second}")
     drained(ctx, queue)
@@ -391,7 +394,7 @@ def check_follow_up(ctx: Context) -> None:
     wanted = {o["order_id"]: t for o, t in zip(run["orders"], ("InventoryReserved", "InventoryRejected",
                                                                  "InventoryReserved"))}
     answers = [(key, attributes(body, "подія-відповідь")) for key, _, body in got]
-    seen = [(e.get("data") or {}).get("order_id") if isinstance(e.get("data"), dict) else None for _, e in answers]
+    seen = [e["data"].get("order_id") if isinstance(e.get("data"), dict) else None for _, e in answers]
     expect(sorted(map(str, seen)) == sorted(wanted), "рівно одна відповідь на кожне замовлення (дублікат — без "
            "другої відповіді)", f"{len(got)} відповідей: data.order_id {short(seen, 100)}")
     by_order = {e["data"]["order_id"]: (key, e.get("type")) for key, e in answers}
@@ -411,7 +414,8 @@ def check_follow_up_envelope(ctx: Context) -> None:
         e = attributes(body, "подія-відповідь")
         expect(props.content_type == STRUCTURED, f"content_type повідомлення {STRUCTURED!r} (структурований "
                "CloudEvent)", props.content_type)
-        expect(e.get("subject") in order_ids and e.get("subject") == (e.get("data") or {}).get("order_id"),
+        data = e.get("data") if isinstance(e.get("data"), dict) else {}
+        expect(e.get("subject") in order_ids and e.get("subject") == data.get("order_id"),
                "subject — номер замовлення (data.order_id)", e.get("subject"))
         expect(e.get("datacontenttype") == "application/json" and isinstance(e.get("data"), dict),
                "datacontenttype 'application/json', data — об'єкт JSON",
