@@ -93,7 +93,7 @@ class RabbitMQSpec(BrokerSpec):
     name = "rabbitmq"
     address_env = "LAB_AMQP_URL"
     teaches = "AMQP: exchanges (default, direct, topic, fanout), queues, bindings, ack, prefetch, dead letters"
-    notebooks = "06; ex08"
+    notebooks = "06; ex06, ex08"
     readme_ports = "5672 (AMQP), 15672 (management API)"
     readme = ("RabbitMQ, the real server: producers, exchanges (default, direct, topic, fanout), queues and bindings, "
               "durable queues and persistent messages, ack, prefetch and fair dispatch, redelivery, dead letters, "

@@ -20,7 +20,7 @@ def add_parsers(subparsers) -> None:
         "grade", help="grade a folder of submitted notebooks into a gradebook",
         description="Grade every SUBMISSIONS/<student>.ipynb or SUBMISSIONS/<student>/*.ipynb (or Moodle's "
                     "\"Download all submissions\" zip, or its unpacked folders), each in its own sandboxed process, "
-                    "against private lab services (and, for ex08/ex09, the lab's brokers: `lab up`); write "
+                    "against private lab services (and, for ex06/ex08/ex09, the lab's brokers: `lab up`); write "
                     "gradebook.csv, gradebook.json, feedback/<student>.md and, for Moodle, moodle.csv into --out.")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
                    help="folder of submissions, one notebook, or Moodle's submissions zip")

@@ -1,4 +1,4 @@
-"""lab grade on the broker exercises: ex08 (RabbitMQ) and ex09 (Kafka), run in the sandbox against the lab's brokers.
+"""lab grade on the broker exercises: ex06, ex08 (RabbitMQ) and ex09 (Kafka), run in the sandbox against the lab's brokers.
 
 The session's brokers (tests/conftest.py ``lab_brokers``) stand for the lab's: the grader
 finds them through LAB_AMQP_URL, LAB_RABBITMQ_MANAGEMENT_URL and LAB_KAFKA_BOOTSTRAP, gives
@@ -28,7 +28,7 @@ from labkit.procs import free_port
 from .conftest import (BROKER_PARTIALS, broker_partial_notebook, hostile_broker_cases, hostile_broker_notebook,
                        solution_path, starter_path)
 
-POINTS = {"ex08": 18, "ex09": 13}
+POINTS = {"ex06": 32, "ex08": 18, "ex09": 13}
 FULL = {ex: {c.id: c.points for c in catalog.exercise(ex).checks} for ex in POINTS}
 # Wider than the defaults (60 s, 10 s): a CI machine runs the brokers and two sandboxes at once.
 LIMITS = Limits(timeout=90, step_timeout=15)
@@ -119,10 +119,10 @@ def graded(tmp_path_factory, lab, sentinels):
             shutil.copy(make(ex_id), subs / student / make(ex_id).name)
     for ex_id in POINTS:
         broker_partial_notebook(ex_id, subs / "partial" / solution_path(ex_id).name)
-    for case in hostile_broker_cases():  # the hostile cell in its exercise's solution, the other exercise as it should be
+    for case in hostile_broker_cases():  # the hostile cell in its exercise's solution, the others as they should be
         hostile_broker_notebook(case, subs / f"hostile_{case.name}" / solution_path(case.exercise).name)
-        other = next(ex_id for ex_id in POINTS if ex_id != case.exercise)
-        shutil.copy(solution_path(other), subs / f"hostile_{case.name}" / solution_path(other).name)
+        for other in (ex_id for ex_id in POINTS if ex_id != case.exercise):
+            shutil.copy(solution_path(other), subs / f"hostile_{case.name}" / solution_path(other).name)
     before = broker_state(lab)
     outcome = batch.grade(subs, out, limits=LIMITS, workers=2)
     return outcome, out, before, broker_state(lab)
@@ -373,7 +373,7 @@ def test_a_stopped_broker_is_one_sentence_the_status_says_not_graded_and_the_res
     assert (alice.status, alice.reports["ex03"].score, alice.total) == ("not_graded", 17, 17)
     assert f"Not graded: RabbitMQ is not running at 127.0.0.1:{amqp}: start it with `lab up`" in " | ".join(alice.notes)
     assert f"Not graded: Kafka is not running at 127.0.0.1:{kafka}: start it with `lab up`" in " | ".join(alice.notes)
-    for ex_id, broker in (("ex08", "RabbitMQ"), ("ex09", "Kafka")):
+    for ex_id, broker in (("ex06", "RabbitMQ"), ("ex08", "RabbitMQ"), ("ex09", "Kafka")):
         report = alice.reports[ex_id]
         assert report.score == 0 and len(report.notices) == 1
         assert all(r.message == report.notices[0] and r.message.startswith(f"Не перевірено: {broker}")
