@@ -11,17 +11,19 @@ In a notebook::
 The brokers: ``amqp_url()`` for pika, ``kafka_bootstrap()`` for kafka-python; queue depths,
 a live depth chart and more in :mod:`labkit.brokers`. One service at a time: ``stop``,
 ``start``, ``restart``, ``chaos``, ``isolate`` and ``kill`` (:mod:`labkit.control`); a request's
-path through the services: ``trace(resp)`` (:mod:`labkit.traces`).
+path through the services: ``trace(resp)`` (:mod:`labkit.traces`); a service's /docs as a link that
+opens from the student's browser (through Binder's proxy too): ``docs_url("shop")`` (:mod:`labkit.browser`).
 """
 from __future__ import annotations
 
 from .config import amqp_url, kafka_bootstrap, url
 
 __all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "services", "check",
-           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict"]
+           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict", "docs_url"]
 
 _LAZY = {"check": "check", "stop": "control", "start": "control", "restart": "control", "isolate": "control",
-         "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz"}
+         "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz",
+         "docs_url": "browser"}
 
 
 def show(resp):
