@@ -11,15 +11,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
-from labservices.common import create_app
+from labservices.common import ApiError, create_app
 from labservices.common.declaration import Instance
 
 from . import SERVICE
 from .routes import router
 
 STATIC = Path(__file__).parent / "static"
+ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
 DESCRIPTION = "The lab at a glance: open `/` in a browser. The JSON API below is what the page polls."
 
 
@@ -32,6 +32,12 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Routes, not a StaticFiles mount: behind the proxy the request's root_path is the proxy's prefix and
+    # the path is not (labservices.common.middleware.forwarded_prefix), which a mount would not match.
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise ApiError(404, "NOT_FOUND", f"The console has no file {name!r}.")
+        return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
     return app
