@@ -100,11 +100,12 @@ class Chromium:
                                    f"{(self.eval('document.body && document.body.innerText') or '')[:1500]}")
             time.sleep(0.25)
 
-    def screenshot(self, path: Path, width: int = 1280, height: int = 900, full: bool = True) -> Path:
-        """A PNG of the page (the whole page when ``full``)."""
+    def screenshot(self, path: Path, width: int = 1280, height: int = 900, full: bool = True, scale: float = 1.0) -> Path:
+        """A PNG of the page: the whole page when ``full``, else its top ``width`` x ``height``, scaled by ``scale``."""
         if full:
             height = int(self.eval("Math.ceil(document.documentElement.scrollHeight)") or height)
         self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+        data = self.send("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=full)["data"]
         Path(path).write_bytes(base64.b64decode(data))
         return Path(path)

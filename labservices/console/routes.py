@@ -33,7 +33,7 @@ def _controllable(s: ComponentStatus) -> bool:
 
 async def _chaos(http: httpx.AsyncClient, statuses: list[ComponentStatus]) -> dict[str, dict]:
     """The chaos switches of every service that answers, asked side by side."""
-    running = [s for s in statuses if s.kind == "service" and s.health == "healthy"]
+    running = [s for s in statuses if s.kind == "service" and s.health != "stopped" and s.state != "external"]
 
     async def one(s: ComponentStatus) -> dict | None:
         try:
@@ -171,10 +171,12 @@ async def queues() -> list[QueuePublic]:
 
 @router.get("/traces")
 async def traces(limit: Annotated[int, Query(ge=1, le=50)] = 12) -> list[dict]:
-    """The latest traces: the first operation, the services they crossed, how long they took."""
+    """The latest traces (heartbeats apart): the first operation, the services they crossed, how long they took."""
     from labkit.traces import recent_traces
 
-    return await asyncio.to_thread(recent_traces, None, limit)
+    found = await asyncio.to_thread(recent_traces, None, limit * 5)
+    # The registry's heartbeats (every few seconds from each discoverable service) would hide everything else.
+    return [t for t in found if not t["root"].endswith("/heartbeat")][:limit]
 
 
 @router.get("/traces/{trace_id}")

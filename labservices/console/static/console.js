@@ -104,7 +104,14 @@ function fill(table, items, row) {
   $(".empty", section).hidden = items.length > 0;
 }
 
-function drawQueues(queues) {
+const QUEUES_SHOWN = 12;
+
+function drawQueues(all) {
+  // The deepest first; the bus's many empty retry queues only as a count.
+  const queues = [...all].sort((a, b) => (b.ready + b.unacked) - (a.ready + a.unacked) || b.consumers - a.consumers)
+    .filter((q, i) => i < QUEUES_SHOWN || q.ready + q.unacked > 0);
+  const hidden = all.length - queues.length;
+  $("#queues-more").textContent = hidden ? `і ще ${hidden} порожніх черг` : "";
   const peak = Math.max(1, ...queues.map((q) => q.ready + q.unacked));
   fill("queues", queues, (q) => el("tr", {"data-name": q.name},
     el("td", {}, el("code", {}, q.vhost === "/" ? q.name : `${q.vhost} · ${q.name}`)),
@@ -128,7 +135,8 @@ function drawEvents(events) {
 
 function drawTraces(traces) {
   fill("traces", traces, (t) => {
-    const row = el("tr", {"data-trace": t.trace_id}, el("td", {}, t.root), el("td", {}, t.services.join(", ")),
+    const row = el("tr", {"data-trace": t.trace_id}, el("td", {}, t.root),
+      el("td", {title: t.services.join(", ")}, t.services.length > 3 ? `${t.services.length} сервісів` : t.services.join(", ")),
       el("td", {class: "num"}, t.spans), el("td", {class: "num"}, t.duration_ms.toFixed(1)));
     row.addEventListener("click", () => showTrace(t.trace_id));
     return row;
@@ -179,11 +187,12 @@ async function refresh() {
 }
 
 async function refreshPanels() {
-  const panels = [["queues", drawQueues], ["deliveries", drawDeliveries], ["events", drawEvents], ["traces", drawTraces]];
-  await Promise.all(panels.map(async ([path, draw]) => {
+  const panels = [["queues", drawQueues], ["deliveries", drawDeliveries, "?limit=8"], ["events", drawEvents, "?limit=10"],
+                  ["traces", drawTraces, "?limit=10"]];
+  await Promise.all(panels.map(async ([path, draw, query = ""]) => {
     const section = $(`#${path}`).closest("section");
     try {
-      draw(await api(path));
+      draw(await api(path + query));
       section.classList.remove("unavailable");
     } catch (e) {
       $(`#${path} tbody`).replaceChildren(el("tr", {}, el("td", {colSpan: 5, class: "muted"}, e.message)));
