@@ -13,7 +13,8 @@ a live depth chart and more in :mod:`labkit.brokers`. One service at a time: ``s
 ``start``, ``restart``, ``chaos``, ``isolate`` and ``kill`` (:mod:`labkit.control`); a request's
 path through the services: ``trace(resp)`` (:mod:`labkit.traces`); notebook 05's registry,
 circuit breakers, sagas and chaos panel: ``breakers``, ``breaker_watch``, ``saga_timeline``,
-``chaos_panel``, ``restore`` (:mod:`labkit.micro`).
+``chaos_panel``, ``restore`` (:mod:`labkit.micro`); a service's /docs as a link that opens from the
+student's browser (through Binder's proxy too): ``docs_url("shop")`` (:mod:`labkit.browser`).
 """
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from .config import amqp_url, kafka_bootstrap, url
 
 __all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "services", "check",
            "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict",
-           "breakers", "breaker_watch", "saga_timeline", "chaos_panel", "restore"]
+           "breakers", "breaker_watch", "saga_timeline", "chaos_panel", "restore", "docs_url"]
 
 _LAZY = {"check": "check", "stop": "control", "start": "control", "restart": "control", "isolate": "control",
          "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz",
          "breakers": "micro", "breaker_watch": "micro", "saga_timeline": "micro", "chaos_panel": "panel",
-         "restore": "panel"}
+         "restore": "panel", "docs_url": "browser"}
 
 
 def show(resp):

@@ -183,6 +183,17 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from .browser import behind_proxy, console_url
+
+    link = console_url()
+    if behind_proxy() is not None:
+        print(f"The lab console: {link} (on JupyterLab's own address; also in JupyterLab's Launcher: Lab console)")
+    else:
+        print(f"The lab console: {link}")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from . import derived
 
@@ -251,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (each component's url, health, pid, ...)")
     p.add_argument("--check", action="store_true", help="exit 1 unless every component is healthy")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("console", help="print the address of the lab console (the lab at a glance, in a browser)")
+    p.set_defaults(func=cmd_console)
 
     p = sub.add_parser("reset", help="restore every service's seed data")
     p.set_defaults(func=cmd_reset)

@@ -184,7 +184,9 @@ def compose(services: list[Service] | None = None) -> str:
             out += ["", *_service_block(c, services)]
     env = {**BROKER_ENV, **_addresses(services), **TRACES_ENV,
            # A receiver a notebook runs listens on every interface and names itself by this host.
-           "LAB_RECEIVER_HOST": "jupyterlab"}
+           "LAB_RECEIVER_HOST": "jupyterlab",
+           # Links printed for the browser (labkit.docs_url) use the ports published on the machine.
+           "LAB_BROWSER_HOST": "127.0.0.1"}
     out += [
         "",
         "  jupyterlab:",

@@ -23,8 +23,8 @@ from .client import ServiceClient
 from .declaration import Instance
 from .errors import install_error_handlers
 from .metrics import Metrics
-from .middleware import (BodyLimitMiddleware, ChaosMiddleware, HeadOptionsMiddleware, LastResortMiddleware,
-                         ObserveMiddleware, RequestIdMiddleware)
+from .middleware import (BodyLimitMiddleware, ChaosMiddleware, ForwardedPrefixMiddleware, HeadOptionsMiddleware,
+                         LastResortMiddleware, ObserveMiddleware, RequestIdMiddleware)
 from .ratelimit import RateLimitHeaders
 from .settings import ServiceSettings
 
@@ -146,12 +146,14 @@ def create_app(
     workers: Iterable[workers_mod.Worker] = (),
     on_stop: Iterable[Callable[[], None]] = (),
     allowed_hosts: list[str] | None = None,
+    traced: bool = True,
 ) -> FastAPI:
     """Build a lab service: shared behaviour plus the service's own routers.
 
     ``workers`` run in the background while the app runs (restarted if they crash);
     ``on_stop`` runs when it stops (close the database); ``allowed_hosts`` are the host
-    names besides loopback its outgoing client may call (default: the lab's services).
+    names besides loopback its outgoing client may call (default: the lab's services);
+    ``traced=False`` keeps the service's own requests out of the trace file (the console's polling).
     """
     name = service.name if isinstance(service, Instance) else service
     settings = settings or ServiceSettings()
@@ -200,7 +202,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
-    tracing.instrument_app(app, name)  # outermost: the server span covers all of the above
+    app.add_middleware(ForwardedPrefixMiddleware)
+    if traced:
+        tracing.instrument_app(app, name)  # outermost: the server span covers all of the above
     app.include_router(_lab_router(name, version, reset))
     for router in routers:
         app.include_router(router)

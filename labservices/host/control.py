@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from pydantic import BaseModel, ConfigDict, Field
 
 from labservices.common.errors import ApiError, install_error_handlers
-from labservices.common.middleware import LastResortMiddleware, RequestIdMiddleware
+from labservices.common.middleware import ForwardedPrefixMiddleware, LastResortMiddleware, RequestIdMiddleware
 
 from .host import Host, HostError
 
@@ -47,6 +47,7 @@ def build_control_app(host: Host) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(LastResortMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ForwardedPrefixMiddleware)  # its /docs through jupyter-server-proxy too
     registry = CollectorRegistry()
     pss = Gauge("lab_host_pss_bytes", "Proportional set size of the host process", registry=registry)
     lag = Gauge("lab_host_loop_max_lag_seconds", "Longest the event loop was late to answer", registry=registry)

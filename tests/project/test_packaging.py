@@ -30,17 +30,12 @@ def pyproject_requirements() -> dict[str, str]:
     return dict(map(_normalise, reqs))
 
 
-# What conda installs beside the Python packages: the brokers' servers, which pip does not have.
-CONDA_SYSTEM_PACKAGES = {"rabbitmq-server", "openjdk", "maven"}
-
-
 def conda_requirements() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     names = [d for d in env["dependencies"] if isinstance(d, str)]
     pip_section = next((d["pip"] for d in env["dependencies"] if isinstance(d, dict)), [])
     names += [d for d in pip_section if not d.startswith("-")]  # PyPI-only packages, pip-installed by conda
-    reqs = dict(map(_normalise, (d for d in names if not d.startswith(("python", "pip")) or d.startswith("python-"))))
-    return {name: spec for name, spec in reqs.items() if name not in CONDA_SYSTEM_PACKAGES}
+    return dict(map(_normalise, (d for d in names if not d.startswith(("python", "pip")) or d.startswith("python-"))))
 
 
 def test_environment_yml_lists_exactly_the_pyproject_dependencies():

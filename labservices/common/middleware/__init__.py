@@ -2,6 +2,7 @@
 
 ``create_app`` stacks them, outermost first:
 
+0. :class:`ForwardedPrefixMiddleware` — behind jupyter-server-proxy, its path prefix becomes ``root_path`` (/docs works);
 1. :class:`RequestIdMiddleware` — take or make ``X-Request-ID``; say the trace in ``traceresponse``;
 2. :class:`ObserveMiddleware` — time the request for /metrics and write one JSON access line;
 3. :class:`BodyLimitMiddleware` — 413 for a body over the limit, declared or streamed;
@@ -12,11 +13,12 @@
 """
 from .body_limit import BodyLimitMiddleware
 from .chaos import CHAOS_EXEMPT, ChaosMiddleware
+from .forwarded_prefix import ForwardedPrefixMiddleware
 from .head_options import HeadOptionsMiddleware, allowed_methods
 from .last_resort import LastResortMiddleware
 from .observe import ObserveMiddleware, route_template
 from .reply import reply_error
 from .request_id import RequestIdMiddleware
 
-__all__ = ["RequestIdMiddleware", "ObserveMiddleware", "BodyLimitMiddleware", "ChaosMiddleware",
+__all__ = ["ForwardedPrefixMiddleware", "RequestIdMiddleware", "ObserveMiddleware", "BodyLimitMiddleware", "ChaosMiddleware",
            "LastResortMiddleware", "HeadOptionsMiddleware", "allowed_methods", "CHAOS_EXEMPT", "route_template", "reply_error"]
