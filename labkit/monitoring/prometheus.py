@@ -88,9 +88,13 @@ def targets(prometheus: str | None = None) -> list[Target]:
 
 def prometheus_config(scrape: list[Target], alertmanager: str, interval: str = SCRAPE_INTERVAL,
                       rule_files: list[str] | None = None, written_by: str = "`lab up` at every start") -> str:
-    """The config file's text: JSON, which is YAML too, behind a comment saying where it comes from."""
+    """The config file's text: JSON, which is YAML too, behind a comment saying where it comes from.
+
+    ``interval`` is whole seconds ("5s"); a scrape may take at most 4 s of it.
+    """
     body = {
-        "global": {"scrape_interval": interval, "scrape_timeout": "4s", "evaluation_interval": interval},
+        "global": {"scrape_interval": interval, "scrape_timeout": f"{min(4, int(interval.rstrip('s')))}s",
+                   "evaluation_interval": interval},
         "rule_files": rule_files or ["rules/*.yml"],
         "alerting": {"alertmanagers": [{"scheme": urlsplit(alertmanager).scheme or "http",
                                         "static_configs": [{"targets": [Target("", alertmanager).address]}]}]},
