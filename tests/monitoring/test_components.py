@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -151,3 +152,16 @@ def test_down_stops_both_and_frees_their_ports(tmp_path, monkeypatch):
     assert not port_open("127.0.0.1", prom.port) and not port_open("127.0.0.1", am.port)
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["components"] == {}
+
+
+def test_restart_rewrites_the_config_and_keeps_the_history(monitored):
+    from labkit.monitoring import query_range
+
+    base = os.environ["LAB_PROMETHEUS_URL"]
+    assert wait_until(lambda: targets(base).get("toy", {}).get("health") == "up", timeout=20, interval=0.5)
+    before = time.time()
+    old_pid = status_of(monitored, "prometheus").pid
+    status = monitored.restart("prometheus")
+    assert status.health == "healthy" and status.pid != old_pid
+    [series] = query_range('up{job="toy"}', minutes=2, step=1)
+    assert any(t < before for t, _ in series.points)  # the series from before the restart are still there
