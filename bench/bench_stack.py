@@ -26,7 +26,7 @@ from labkit.procs import free_port  # noqa: E402
 from labkit.stack import Stack  # noqa: E402
 
 # Binder gives ~2 GB to everything: JupyterLab and kernels take ~400 MB, so the lab's own
-# processes (brokers ~250 MB, the service host 150 MB at most, Prometheus and Alertmanager ~80 MB:
+# processes (brokers ~250 MB, the service host 150 MB at most, Prometheus and Alertmanager ~90 MB:
 # bench_monitoring.py) should stay within 600 MB.
 BUDGET_PSS_MB = {"host": 150.0}
 BUDGET_TOTAL_PSS_MB = 600.0
