@@ -8,6 +8,7 @@ import requests
 
 from labkit import cli, config
 from labkit.logs import RequestLog, entries, request_log
+from tests.monitoring.conftest import lab_env  # noqa: F401  (the session's lab, its addresses in the environment)
 
 
 def replay_through_the_inspector(request_id: str) -> requests.Response:
@@ -21,7 +22,7 @@ def replay_through_the_inspector(request_id: str) -> requests.Response:
     return resp
 
 
-def test_request_log_follows_one_request_across_services_oldest_first(lab_stack):
+def test_request_log_follows_one_request_across_services_oldest_first(lab_env):
     rid = f"req_follow_{secrets.token_hex(4)}"
     resp = replay_through_the_inspector(rid)
     found = request_log(resp)
@@ -37,20 +38,20 @@ def test_request_log_follows_one_request_across_services_oldest_first(lab_stack)
     assert rid in page and "inspector" in page and "call_target" in page
 
 
-def test_lab_logs_request_id_prints_every_services_lines(lab_stack, capsys):
+def test_lab_logs_request_id_prints_every_services_lines(lab_env, capsys):
     rid = f"req_cli_{secrets.token_hex(4)}"
     replay_through_the_inspector(rid)
     request_log(rid)  # wait until the lines are written
-    assert cli.main(["--home", str(lab_stack.home), "logs", "--request-id", rid]) == 0
+    assert cli.main(["--home", str(lab_env.home), "logs", "--request-id", rid]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) >= 3 and any(" shop " in line for line in lines) and any(" inspector " in line for line in lines)
-    assert cli.main(["--home", str(lab_stack.home), "logs", "--request-id", rid, "--json"]) == 0
+    assert cli.main(["--home", str(lab_env.home), "logs", "--request-id", rid, "--json"]) == 0
     parsed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {e["service"] for e in parsed} == {"inspector", "shop"} and all(e["request_id"] == rid for e in parsed)
 
 
-def test_an_unknown_request_id_is_a_sentence_and_exit_1(lab_stack, capsys):
-    assert cli.main(["--home", str(lab_stack.home), "logs", "--request-id", "req_nobody_ever"]) == 1
+def test_an_unknown_request_id_is_a_sentence_and_exit_1(lab_env, capsys):
+    assert cli.main(["--home", str(lab_env.home), "logs", "--request-id", "req_nobody_ever"]) == 1
     assert "No line in" in capsys.readouterr().err
     assert repr(request_log("req_nobody_ever", wait=0)) == "No log line carries request id req_nobody_ever."
 

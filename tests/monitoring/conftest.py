@@ -68,3 +68,19 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.down()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def lab_env(lab_stack, monkeypatch) -> Stack:
+    """The session's whole lab as a kernel sees it: LAB_HOME and every service's LAB_<NAME>_URL.
+
+    Session fixtures of single services (``shop_url``, ``inspector_url``) point LAB_SHOP_URL and the
+    like at services of their own until the session ends; Prometheus scrapes the lab's, so the
+    addresses come from the lab's service host.
+    """
+    from labkit import config
+
+    for name, state in lab_stack.host.states().items():
+        monkeypatch.setenv(config.env_name(name), state["url"])
+    monkeypatch.setenv("LAB_HOME", str(lab_stack.home))
+    return lab_stack

@@ -68,7 +68,7 @@ def wait_for_notifications(wanted: dict[str, tuple[str, dict]], status: str, sin
 
 
 @pytest.mark.slow
-def test_each_lecture_alert_fires_and_resolves_and_arrives_as_a_webhook(lab_stack):
+def test_each_lecture_alert_fires_and_resolves_and_arrives_as_a_webhook(lab_env):
     shop, payments, inspector = config.url("shop"), config.url("payments"), config.url("inspector")
     queue = fresh_name("overflowing")
     wanted = {
