@@ -24,5 +24,5 @@ COPY --chown=lab:lab notebooks ./notebooks
 COPY --chown=lab:lab exercises ./exercises
 
 USER lab
-EXPOSE 8001 8002 8003 8888
+EXPOSE 8001 8002 8003 8010 8011 8012 8013 8014 8015 8016 1025 8017 8018 8888
 CMD ["lab", "status"]

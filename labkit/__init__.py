@@ -6,6 +6,7 @@ In a notebook::
     status()                                   # what runs where
     resp = requests.get(url("shop") + "/api/users/12345")
     show(resp)                                 # status, headers, pretty JSON
+    predict(["200", "401"], answer=1)          # "what will happen?" before the next cell (labkit.quiz)
 
 The brokers: ``amqp_url()`` for pika, ``kafka_bootstrap()`` for kafka-python; queue depths,
 a live depth chart and more in :mod:`labkit.brokers`. One service at a time: ``stop``,
@@ -17,10 +18,10 @@ from __future__ import annotations
 from .config import amqp_url, kafka_bootstrap, url
 
 __all__ = ["url", "amqp_url", "kafka_bootstrap", "show", "explorer", "status", "services", "check",
-           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace"]
+           "stop", "start", "restart", "isolate", "join", "kill", "chaos", "trace", "predict"]
 
 _LAZY = {"check": "check", "stop": "control", "start": "control", "restart": "control", "isolate": "control",
-         "join": "control", "kill": "control", "chaos": "control", "trace": "traces"}
+         "join": "control", "kill": "control", "chaos": "control", "trace": "traces", "predict": "quiz"}
 
 
 def show(resp):

@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from labservices.common.declaration import HOST, declarations, url_env
-from labservices.common.paths import lab_home
+# Re-exported: notebooks, the grader and the tests read every address from labkit.config.
+from labservices.common.brokers import (DEFAULT_AMQP_URL, DEFAULT_KAFKA_BOOTSTRAP, amqp_url,  # noqa: F401
+                                        kafka_bootstrap, smtp_url)
+from labservices.common.declaration import HOST, instances, url_env
+from labservices.common.paths import lab_home  # noqa: F401
 
 # The process that runs every local HTTP service answers its control calls here (LAB_HOST_URL).
 DEFAULT_HOST_URL = f"http://{HOST}:8090"
 
 
 def default_ports() -> dict[str, int]:
-    """Default loopback port of every declared service (``labservices/<name>/__init__.py``)."""
-    return {s.name: s.port for s in declarations()}
+    """Default loopback port of every declared service's every copy (``labservices/<name>/__init__.py``)."""
+    return {i.name: i.default_port for i in instances()}
 
 
 def __getattr__(name: str):
@@ -32,9 +35,7 @@ def __getattr__(name: str):
 # The brokers speak their own protocols, so their addresses are not http URLs:
 # LAB_AMQP_URL (amqp://...), LAB_RABBITMQ_MANAGEMENT_URL (its HTTP API) and
 # LAB_KAFKA_BOOTSTRAP (host:port, as Kafka clients take it).
-DEFAULT_AMQP_URL = f"amqp://guest:guest@{HOST}:5672"  # no path: the default vhost "/"
 DEFAULT_RABBITMQ_MANAGEMENT_PORT = 15672
-DEFAULT_KAFKA_BOOTSTRAP = f"{HOST}:9092"
 
 
 def env_name(name: str) -> str:
@@ -69,11 +70,6 @@ def port_of(address: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def amqp_url() -> str:
-    """RabbitMQ's AMQP URL, for ``pika.URLParameters(amqp_url())``."""
-    return os.environ.get("LAB_AMQP_URL") or DEFAULT_AMQP_URL
-
-
 def _beside_rabbitmq(env: str, port: int) -> str:
     """An HTTP address of RabbitMQ's: ``env`` if set, else the AMQP URL's host on ``port``."""
     override = os.environ.get(env)
@@ -86,11 +82,6 @@ def _beside_rabbitmq(env: str, port: int) -> str:
 def rabbitmq_management_url() -> str:
     """RabbitMQ's management HTTP API base URL (same host as the AMQP URL unless set)."""
     return _beside_rabbitmq("LAB_RABBITMQ_MANAGEMENT_URL", DEFAULT_RABBITMQ_MANAGEMENT_PORT)
-
-
-def kafka_bootstrap() -> str:
-    """Kafka's bootstrap address ``host:port``, for ``bootstrap_servers=kafka_bootstrap()``."""
-    return os.environ.get("LAB_KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP
 
 
 # Monitoring: Prometheus (its HTTP API and UI) and Alertmanager, each an http URL.
@@ -112,3 +103,5 @@ def alertmanager_url() -> str:
 def rabbitmq_prometheus_url() -> str:
     """Where RabbitMQ's Prometheus plugin serves /metrics (same host as the AMQP URL unless set)."""
     return _beside_rabbitmq("LAB_RABBITMQ_PROMETHEUS_URL", DEFAULT_RABBITMQ_PROMETHEUS_PORT)
+
+

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from labservices.common.declaration import Service, declarations
+from labservices.common.declaration import Instance, Service, declarations, url_env
 
 from .brokers import KAFKA, RABBITMQ
 from .monitoring import ALERTMANAGER, PROMETHEUS
@@ -36,11 +36,18 @@ class Derived:
 def readme_table(services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
     rows = ["| service | port | what it teaches | notebooks |", "|---|---|---|---|"]
-    rows += [f"| {s.name} | {s.port} | {s.teaches} | {s.notebooks} |" for s in services]
+    rows += [f"| {s.name} | {_ports(s)} | {s.teaches} | {s.notebooks} |" for s in services]
     rows += [f"| {b.name} | {b.readme_ports} | {b.readme} | {b.notebooks} |"
              for b in (RABBITMQ, KAFKA, PROMETHEUS, ALERTMANAGER)]
     rows.append(f"| JupyterLab | {JUPYTER_PORT} | the course notebooks (`notebooks/`) and exercises (`exercises/`) | |")
     return "\n".join(rows)
+
+
+def _ports(s: Service) -> str:
+    copies = ", ".join(str(c.default_port) for c in s.copies())
+    if s.instances > 1:
+        copies += f" ({s.instances} instances)"
+    return ", ".join([copies, *(f"{p} ({n})" for n, p in s.extra_ports.items())])
 
 
 def readme(current: str, services: list[Service] | None = None) -> str:
@@ -55,7 +62,8 @@ def readme(current: str, services: list[Service] | None = None) -> str:
 
 def dockerfile(current: str, services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
-    ports = " ".join(str(p) for p in [*(s.port for s in services), JUPYTER_PORT])
+    ports = " ".join(str(p) for p in [*(p for s in services for p in (*(c.default_port for c in s.copies()),
+                                                                        *s.extra_ports.values())), JUPYTER_PORT])
     return re.sub(r"^EXPOSE .*$", f"EXPOSE {ports}", current, count=1, flags=re.M)
 
 
@@ -127,6 +135,7 @@ BROKER_ENV = {
     "LAB_AMQP_URL": "amqp://guest:guest@rabbitmq:5672",
     "LAB_RABBITMQ_MANAGEMENT_URL": "http://rabbitmq:15672",
     "LAB_KAFKA_BOOTSTRAP": "kafka:19092",
+    "LAB_SMTP_URL": "smtp://mailbox:1025",  # the lab's mail server (the mailbox service's SMTP side)
 }
 MONITORING_ENV = {
     "LAB_PROMETHEUS_URL": "http://prometheus:9090",
@@ -151,23 +160,25 @@ def _env_lines(env: dict[str, str], indent: str = "      ") -> list[str]:
 
 
 def _addresses(services: list[Service]) -> dict[str, str]:
-    return {s.url_env: f"http://{s.name}:{s.port}" for s in services}
+    return {url_env(c.name): f"http://{c.name}:{c.default_port}" for s in services for c in s.copies()}
 
 
-def _service_block(s: Service, services: list[Service]) -> list[str]:
+def _service_block(c: Instance, services: list[Service]) -> list[str]:
+    s = c.service
     env = {"LAB_BIND_HOST": "0.0.0.0", **_addresses(services), **BROKER_ENV, **TRACES_ENV, **s.compose_env}
-    health = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{s.port}/health', timeout=2)"
+    health = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{c.default_port}/health', timeout=2)"
+    extra = s.extra_ports.values() if c.name == s.name else ()
     lines = [
-        f"  {s.name}:",
+        f"  {c.name}:",
         "    build: .",
         "    image: integration-lab:latest",
-        f"    command: [\"python\", \"-m\", \"labservices.host\", \"--only\", \"{s.name}\", \"--child\"]",
+        f"    command: [\"python\", \"-m\", \"labservices.host\", \"--only\", \"{c.name}\", \"--child\"]",
         "    environment:", *_env_lines(env),
         "    volumes:",
-        f"      - {s.name}-data:/data",
+        f"      - {s.name}-data:/data",  # copies of a service share its data
         TRACES_VOLUME,
         "    ports:",
-        f"      - \"127.0.0.1:{s.port}:{s.port}\"",
+        *[f"      - \"127.0.0.1:{p}:{p}\"" for p in (c.default_port, *extra)],
         "    healthcheck:",
         "      <<: *http-health",
         f"      test: [\"CMD\", \"python\", \"-c\", {_q(health)}]",
@@ -186,7 +197,7 @@ def compose_prometheus_config(services: list[Service] | None = None) -> str:
     url = MONITORING_ENV["LAB_RABBITMQ_PROMETHEUS_URL"]
     scrape = [Target("prometheus", "http://127.0.0.1:9090"), Target("alertmanager", MONITORING_ENV["LAB_ALERTMANAGER_URL"]),
               Target("rabbitmq", url), Target("rabbitmq-queues", url, "/metrics/detailed", {"family": RABBITMQ_QUEUE_FAMILIES}),
-              *(Target(s.name, f"http://{s.name}:{s.port}") for s in services)]
+              *(Target(c.name, f"http://{c.name}:{c.default_port}") for s in services for c in s.copies())]
     return prometheus_config(scrape, MONITORING_ENV["LAB_ALERTMANAGER_URL"], rule_files=[f"rules/{LAB_RULES}"],
                              written_by="`lab generate` from the service declarations")
 
@@ -233,7 +244,8 @@ def compose(services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
     out = COMPOSE_HEAD.splitlines()
     for s in services:
-        out += ["", *_service_block(s, services)]
+        for c in s.copies():
+            out += ["", *_service_block(c, services)]
     out += _monitoring_blocks()
     env = {**BROKER_ENV, **MONITORING_ENV, **_addresses(services), **TRACES_ENV,
            # A receiver a notebook runs listens on every interface and names itself by this host.
@@ -244,7 +256,8 @@ def compose(services: list[Service] | None = None) -> str:
         "    build: .",
         "    image: integration-lab:latest",
         "    depends_on:",
-        *[line for name in ["rabbitmq", "kafka", *(s.name for s in services), "prometheus", "alertmanager"]
+        *[line for name in ["rabbitmq", "kafka", *(c.name for s in services for c in s.copies()),
+                            "prometheus", "alertmanager"]
           for line in (f"      {name}:", "        condition: service_healthy")],
         "    command: [\"jupyter\", \"lab\", \"--ip\", \"0.0.0.0\", \"--port\", \"8888\", \"--no-browser\",",
         "              \"--ServerApp.token=\", \"--ServerApp.root_dir=/lab\", \"notebooks/00-start-here.ipynb\"]",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -12,8 +13,21 @@ from typing import Callable, Sequence
 import requests
 
 
+# Ports handed out for services to listen on come from below Linux's ephemeral range (32768–60999):
+# a port from inside it may be taken by any outgoing connection between the check and the bind.
+LISTEN_PORTS = (20000, 32000)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
+    """A TCP port nothing listens on right now, outside the range outgoing connections draw from."""
+    for _ in range(50):
+        port = random.randrange(*LISTEN_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]

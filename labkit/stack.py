@@ -365,7 +365,7 @@ class Stack:
             raise StackError(f"{name} runs outside the lab at {comp.address}: {action} it where it runs "
                              f"(for example `docker compose {'stop' if action == 'stop' else 'restart'} {name}`).")
         if self._record(self.host.name) is None and not self.host.ready():
-            raise StackError(f"The lab's services are not running; start them with `lab up`.")
+            raise StackError("The lab's services are not running; start them with `lab up`.")
         return self.host.call("POST", f"/services/{name}/{action}", json=body)
 
     def stop(self, name: str, progress: Progress | None = None) -> None:

@@ -11,6 +11,14 @@ case "${1:-test}" in
     # The broker tests run Apache Kafka (Java 17+, its jars through Maven) and RabbitMQ (below).
     command -v java >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null 2>&1 || want+=(maven)
+    # Web pages (JupyterLab's rendering of the notebooks, the lab's console) are tested in headless Chromium.
+    command -v chromium >/dev/null 2>&1 || want+=(chromium)
+    # The container test (tests/containers) runs docker-compose.yml under podman, with images
+    # made from a debootstrapped Debian (no Docker engine or registry needed).
+    command -v podman >/dev/null 2>&1 || want+=(podman)
+    command -v runc >/dev/null 2>&1 || want+=(runc)
+    command -v debootstrap >/dev/null 2>&1 || want+=(debootstrap)
+    command -v ip >/dev/null 2>&1 || want+=(iproute2)
     ;;
   *) echo "usage: $0 test" >&2; exit 2 ;;
 esac

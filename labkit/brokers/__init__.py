@@ -14,7 +14,8 @@ Both brokers are components of the stack (`lab up`/`down`/`status`/`reset`); see
 """
 from __future__ import annotations
 
-from ..config import amqp_url, kafka_bootstrap, rabbitmq_management_url as management_url
+from ..config import amqp_url, kafka_bootstrap
+from ..config import rabbitmq_management_url as management_url
 from .kafka import KafkaSpec
 from .rabbitmq import RabbitMQSpec
 from .tools import fresh_name, kafka_implementation, new_topic, queue_depth, restart, wait_for_depth, watch_queues

@@ -26,8 +26,8 @@ import resource
 import signal
 import sys
 import threading
-import traceback
 import time
+import traceback
 import types
 
 CLONE_NEWNS = 0x00020000

@@ -4,8 +4,8 @@
 config, rules and data in ``$LAB_HOME/prometheus/`` and a short retention. The config is
 written at every start from what the lab runs, so a new service is scraped without edits:
 
-- every declared service (``labservices.common.declaration``) at its ``LAB_<NAME>_URL``, one
-  job per service (``up{job="shop"}``);
+- every declared service (``labservices.common.declaration``), each copy at its ``LAB_<NAME>_URL``,
+  one job per copy (``up{job="shop"}``, ``up{job="catalog-2"}``);
 - the service host's own ``/metrics`` (``LAB_HOST_URL``): its memory and event-loop lag;
 - RabbitMQ's Prometheus plugin: the totals, and per queue ``rabbitmq_detailed_queue_*``;
 - Prometheus and Alertmanager themselves.
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from labservices.common.declaration import declarations
+from labservices.common.declaration import instances
 
 from .. import config
 from ..brokers.spec import broker_error
@@ -82,7 +82,7 @@ def targets(prometheus: str | None = None) -> list[Target]:
         Target("rabbitmq-queues", config.rabbitmq_prometheus_url(), "/metrics/detailed",
                {"family": RABBITMQ_QUEUE_FAMILIES}),
     ]
-    found += [Target(s.name, s.url) for s in declarations()]
+    found += [Target(c.name, c.url) for c in instances()]  # every copy of every service
     return found
 
 

@@ -132,12 +132,12 @@ def create_app(
         {"name": "Lab", "description": "Health, metrics and seed data of the sandbox."},
         {"name": "Chaos", "description": "Switches that inject latency and failures."},
     ]
-    workers, on_stop = list(workers), list(on_stop)
+    on_stop = list(on_stop)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         try:
-            tasks = workers_mod.start(app, workers)
+            tasks = workers_mod.start(app, app.state.workers)
         except Exception as exc:  # the host reports this as the reason the service did not start
             app.state.startup_error = f"{type(exc).__name__}: {exc}"
             raise
@@ -157,6 +157,7 @@ def create_app(
     app.state.chaos = ChaosState()
     app.state.client = ServiceClient(name, app.state.metrics, allowed_hosts=allowed_hosts)
     app.state.startup_error = None
+    app.state.workers = list(workers)  # the event bus adds its own (labservices.common.events)
     install_error_handlers(app)
     # add_middleware puts each new one outside the last: this reads from the innermost out.
     app.add_middleware(HeadOptionsMiddleware)

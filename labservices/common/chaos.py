@@ -6,7 +6,7 @@ circuit breakers) and off again with ``DELETE /admin/chaos``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

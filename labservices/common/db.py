@@ -39,6 +39,13 @@ class Database:
             else:
                 self._conn.execute("COMMIT")
 
+    def extend(self, schema: str) -> None:
+        """Add tables a shared concern keeps in the service's database (the event outbox and inbox)."""
+        with self._lock:
+            self._conn.executescript(schema)
+            if schema not in self.schema:
+                self.schema += schema
+
     def is_empty(self, table: str) -> bool:
         with self.tx() as conn:
             return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0

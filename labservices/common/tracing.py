@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+import httpx
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -157,7 +158,17 @@ def instrument_client(client, service: str) -> None:
         return
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider(service))
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider(service),
+                                              request_hook=_name_client_span)
+
+
+async def _name_client_span(span, request) -> None:
+    """``POST payments /api/payment_intents`` rather than a bare ``POST``: which service, which path."""
+    if span is None or not span.is_recording() or not isinstance(request.url, httpx.URL):
+        return
+    from .client import target_name
+
+    span.update_name(f"{request.method.decode()} {target_name(str(request.url))} {request.url.path}")
 
 
 def flush(timeout_ms: int = 2000) -> None:

@@ -14,10 +14,11 @@ import logging
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from labservices.common.declaration import declarations
+from labservices.common.declaration import declarations, instances
 from labservices.common.logs import configure_logging
 
 from .control import build_control_app
@@ -45,7 +46,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    known = [s.name for s in declarations()]
+    known = [i.name for i in instances()]
     names = [] if args.none else [n.strip() for n in args.only.split(",") if n.strip()] if args.only else known
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -53,6 +54,9 @@ async def serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     loop = asyncio.get_running_loop()
+    # asyncio.to_thread's pool is shared by every service here: the default (CPUs + 4 threads) lets a few
+    # slow calls in threads starve the rest; threads are started only when needed.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="lab-thread"))
     host = Host(logs_dir=args.logs)
     host.watchdog = LoopWatchdog(loop, {s.package: s.name for s in declarations()}).start()
     stop = asyncio.Event()

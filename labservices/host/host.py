@@ -14,11 +14,13 @@ import os
 import signal as signals
 from pathlib import Path
 
-from labservices.common.declaration import Instance, declarations
+from labservices.common.declaration import Instance
+from labservices.common.declaration import bind_host as default_bind_host
+from labservices.common.declaration import instances
 
 from .isolated import IsolatedRunner
 from .memory import pss_bytes, rss_bytes
-from .runner import BIND_HOST_ENV, Runner
+from .runner import Runner
 from .watchdog import LoopWatchdog
 
 log = logging.getLogger("labservices.host")
@@ -41,8 +43,8 @@ class HostError(Exception):
 class Host:
     def __init__(self, logs_dir: Path | None = None, bind_host: str | None = None) -> None:
         self.logs_dir = logs_dir
-        self.bind_host = bind_host or os.environ.get(BIND_HOST_ENV) or "127.0.0.1"
-        self.instances = {s.name: Instance(s, s.name, s.url) for s in declarations()}
+        self.bind_host = bind_host or default_bind_host()
+        self.instances = {i.name: i for i in instances()}
         self.runners: dict[str, Runner | IsolatedRunner] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._restarts: set[asyncio.Task] = set()

@@ -22,8 +22,6 @@ from labservices.common.declaration import Instance
 
 log = logging.getLogger("labservices.host")
 
-BIND_HOST_ENV = "LAB_BIND_HOST"  # 0.0.0.0 in a container; loopback otherwise
-
 
 class HostedServer(uvicorn.Server):
     """A uvicorn server that shares its loop: no signal handlers, stops at once when asked."""

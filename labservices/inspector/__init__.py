@@ -14,8 +14,5 @@ SERVICE = Service(
             "bin answer 500 or slowly, replay a request elsewhere",
     about="«пастка» для вебхуків на кшталт webhook.site: показує кожен запит, що надійшов",
     notebooks="03",
-    compose_env={
-        "INSPECTOR_PUBLIC_URL": "http://inspector:8003",  # bin URLs the payments container can reach
-        "INSPECTOR_ALLOWED_HOSTS": '["jupyterlab", "payments"]',
-    },
+    compose_env={"INSPECTOR_PUBLIC_URL": "http://inspector:8003"},  # bin URLs the payments container can reach
 )

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from labservices.common import ApiError, Database, clock
 from labservices.common.deps import store_of

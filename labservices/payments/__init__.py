@@ -11,6 +11,4 @@ SERVICE = Service(
             "`Idempotency-Key`",
     about="платіжний сервіс на кшталт Stripe: підписані вебхуки, повторні спроби за розкладом лекції",
     notebooks="03; ex04, ex05",
-    # Webhooks go to the notebook's receivers (jupyterlab) and the inspector; nowhere else (SSRF).
-    compose_env={"PAYMENTS_ALLOWED_HOSTS": '["jupyterlab", "inspector"]'},
 )

@@ -26,8 +26,11 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
 
+from labservices.common import tracing
 from labservices.common.client import ServiceClient, TargetRefused
 
 from . import signing
@@ -177,7 +180,13 @@ class Worker:
         started = time.time()
         if self.delays is not None:
             self.delays.observe(max(0.0, started - due.scheduled_at))
-        sent = await post(self.client, due.url, body, headers, self.config.timeout_s)
+        # Continue the trace the event was made in: the receiver's work joins the request that caused it.
+        parent = propagate.extract({"traceparent": due.traceparent} if due.traceparent else {})
+        with tracing.tracer("payments").start_as_current_span(f"deliver {due.event_type}", context=parent,
+                                                              kind=SpanKind.PRODUCER,
+                                                              attributes={"lab.delivery.id": due.id,
+                                                                          "lab.attempt": due.attempts_made + 1}):
+            sent = await post(self.client, due.url, body, headers, self.config.timeout_s)
         outcome = "succeeded" if sent.ok else "failed"
         self.attempts.labels(outcome=outcome).inc()
         self.durations.observe(sent.duration_ms / 1000)

@@ -43,6 +43,7 @@ after the payment was created (`500_after_commit`, `timeout`), which only the ke
 
 TAGS = [
     {"name": "Payment intents", "description": "Stripe-like payments; each change emits an event."},
+    {"name": "Refunds", "description": "Money back for a succeeded payment (charge.refunded)."},
     {"name": "Webhook endpoints", "description": "Where events go, with a signing secret each."},
     {"name": "Events", "description": "What happened, resent by hand or triggered on demand."},
     {"name": "Deliveries", "description": "The delivery log: attempts, status codes, times, retries."},

@@ -11,7 +11,7 @@ from .delivery import DeliveryConfig, Worker
 from .docs import DESCRIPTION, TAGS
 from .flaky import Flaky
 from .models import FlakyConfig
-from .routes import admin, deliveries, events, github, payment_intents, webhook_endpoints
+from .routes import admin, deliveries, events, github, payment_intents, refunds, webhook_endpoints
 from .settings import Settings
 from .store import Store
 
@@ -39,7 +39,7 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     app = create_app(instance or SERVICE.name, title=SERVICE.title, description=DESCRIPTION, settings=settings,
                      reset=reset, openapi_tags=TAGS, workers=[send_webhooks], on_stop=[store.db.close],
                      allowed_hosts=settings.allowed_hosts,
-                     routers=[payment_intents.router, webhook_endpoints.router, events.router, deliveries.router,
+                     routers=[payment_intents.router, refunds.router, webhook_endpoints.router, events.router, deliveries.router,
                               github.router, admin.router])
     worker = Worker(store, config, app.state.client, max_in_flight=settings.max_in_flight,
                     poll_interval_s=settings.poll_interval_s, registry=app.state.metrics.registry,

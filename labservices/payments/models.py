@@ -19,11 +19,12 @@ EVENT_TYPES = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.canceled",
+    "charge.refunded",
     "pull_request",
 ]
 EventType = Literal[
     "payment_intent.created", "payment_intent.succeeded", "payment_intent.payment_failed",
-    "payment_intent.canceled", "pull_request",
+    "payment_intent.canceled", "charge.refunded", "pull_request",
 ]
 Currency = Literal["uah", "usd", "eur"]
 IntentStatus = Literal["requires_payment_method", "requires_confirmation", "succeeded", "canceled"]
@@ -99,11 +100,39 @@ class PaymentIntentPublic(BaseModel):
     payment_method: str | None
     metadata: dict[str, str]
     last_payment_error: PaymentError | None
+    amount_refunded: int = Field(0, description="Minor units given back by refunds")
     created: int = Field(examples=[1707389445])
 
 
 class PaymentIntentsPublic(BaseModel):
     data: list[PaymentIntentPublic]
+
+
+class RefundCreate(BaseModel):
+    """Give money back for a succeeded payment: all of what is left, or ``amount`` of it."""
+
+    model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"payment_intent": "pi_abc123"}]})
+
+    payment_intent: Annotated[str, StringConstraints(pattern=r"^pi_[A-Za-z0-9]{1,40}$")]
+    amount: int | None = Field(None, ge=1, le=99_999_999, description="Minor units (default: all not refunded yet)")
+    reason: Literal["requested_by_customer", "duplicate", "fraudulent"] = "requested_by_customer"
+
+
+class RefundPublic(BaseModel):
+    """A refund as Stripe shows it (``charge.refunded`` carries its payment intent)."""
+
+    id: str = Field(examples=["re_abc123"])
+    object: Literal["refund"] = "refund"
+    payment_intent: str
+    amount: int
+    currency: str
+    reason: str
+    status: Literal["succeeded"] = "succeeded"
+    created: int
+
+
+class RefundsPublic(BaseModel):
+    data: list[RefundPublic]
 
 
 # --- webhook endpoints --------------------------------------------------------------

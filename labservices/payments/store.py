@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from labservices.common import ApiError, Database, clock
 from labservices.common import idempotency as idempotency_mod
 from labservices.common import where_clause
 from labservices.common.deps import store_of
+from labservices.common.events.store import current_traceparent
 from labservices.common.idempotency import Idempotency
 
 from . import signing
@@ -39,6 +40,19 @@ CREATE TABLE IF NOT EXISTS payment_intents (
     last_payment_error TEXT,
     created INTEGER NOT NULL
 );
+-- The trace each event was made in, so its deliveries continue that trace (W3C traceparent).
+CREATE TABLE IF NOT EXISTS event_traces (
+    event_id TEXT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+    traceparent TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refunds (
+    id TEXT PRIMARY KEY,
+    payment_intent TEXT NOT NULL REFERENCES payment_intents(id),
+    amount INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refunds_by_intent ON refunds(payment_intent);
 CREATE TABLE IF NOT EXISTS pull_requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     number INTEGER NOT NULL,
@@ -150,6 +164,7 @@ class Due:
     mode: str
     attempts_made: int
     scheduled_at: float
+    traceparent: str | None = None
 
 
 class Store:
@@ -160,7 +175,9 @@ class Store:
     def reset(self) -> None:
         """Empty every table, children first (dropping them would trip over their foreign keys)."""
         with self.db.tx() as conn:
-            for table in ("attempts", "deliveries", "events", "endpoints", "idempotency_records", "payment_intents",
+            for table in ("attempts", "deliveries", "event_traces", "events", "endpoints", "idempotency_records",
+                          "refunds",
+                          "payment_intents",
                           "pull_requests"):
                 conn.execute(f"DELETE FROM {table}")
 
@@ -226,6 +243,43 @@ class Store:
             _emit(conn, "payment_intent.canceled", "payments", intent_id, intent)
         self.wake()
         return intent
+
+    # --- refunds --------------------------------------------------------------------
+
+    def refund(self, intent_id: str, amount: int | None, reason: str,
+               idempotency: Idempotency | None) -> tuple[int, dict, bool]:
+        """Give back ``amount`` (default: all not refunded yet) of a succeeded payment; ``charge.refunded``."""
+        with self.db.tx() as conn:
+            if idempotency is not None and (saved := idempotency_mod.replay(conn, idempotency)) is not None:
+                return saved.status, saved.body, True
+            intent = _found_intent(conn, intent_id)
+            if intent["status"] != "succeeded":
+                raise _state_error(intent, "повернути")
+            left = intent["amount"] - intent["amount_refunded"]
+            amount = left if amount is None else amount
+            if amount > left or left == 0:
+                raise ApiError(409, "AMOUNT_TOO_LARGE", f"Повернути можна щонайбільше {left} (у мінімальних одиницях)",
+                               [{"field": "amount", "message": f"Не більше {left}"}])
+            refund = {"id": new_id("re_"), "object": "refund", "payment_intent": intent_id, "amount": amount,
+                      "currency": intent["currency"], "reason": reason, "status": "succeeded",
+                      "created": int(time.time())}
+            conn.execute("INSERT INTO refunds (id, payment_intent, amount, reason, created) VALUES (?,?,?,?,?)",
+                         (refund["id"], intent_id, amount, reason, refund["created"]))
+            _emit(conn, "charge.refunded", "payments", intent_id, {**_intent(conn, intent_id), "refund": refund})
+            if idempotency is not None:
+                idempotency_mod.remember(conn, idempotency, 201, refund)
+        self.wake()
+        return 201, refund, False
+
+    def list_refunds(self, intent_id: str | None, limit: int) -> list[dict]:
+        where, args = where_clause([("payment_intent = ?", intent_id)])
+        with self.db.tx() as conn:
+            rows = conn.execute(f"SELECT r.*, p.currency FROM refunds r JOIN payment_intents p ON p.id = r.payment_intent"
+                                f" {where.replace('payment_intent', 'r.payment_intent')} ORDER BY r.rowid DESC LIMIT ?",
+                                [*args, limit]).fetchall()
+            return [{"id": r["id"], "object": "refund", "payment_intent": r["payment_intent"], "amount": r["amount"],
+                     "currency": r["currency"], "reason": r["reason"], "status": "succeeded", "created": r["created"]}
+                    for r in rows]
 
     # --- GitHub-like pull requests --------------------------------------------------
 
@@ -386,13 +440,15 @@ class Store:
             return []
         with self.db.tx() as conn:
             rows = conn.execute(
-                "SELECT d.*, e.type, e.source, e.guid, e.body, p.url, p.secret, p.old_secret, p.old_secret_expires"
-                " FROM deliveries d JOIN events e ON e.id = d.event_id JOIN endpoints p ON p.id = d.endpoint_id"
+                "SELECT d.*, e.type, e.source, e.guid, e.body, p.url, p.secret, p.old_secret, p.old_secret_expires,"
+                " t.traceparent FROM deliveries d JOIN events e ON e.id = d.event_id"
+                " JOIN endpoints p ON p.id = d.endpoint_id LEFT JOIN event_traces t ON t.event_id = d.event_id"
                 " WHERE d.status = 'pending' AND d.locked = 0 AND d.next_attempt_at <= ?"
                 " ORDER BY d.next_attempt_at LIMIT ?", (now, limit)).fetchall()
             conn.executemany("UPDATE deliveries SET locked = 1 WHERE id = ?", [(r["id"],) for r in rows])
             return [Due(r["id"], r["event_id"], r["type"], r["source"], r["guid"], r["body"], r["endpoint_id"],
-                        r["url"], _secrets(r), r["mode"], r["attempts_made"], r["next_attempt_at"]) for r in rows]
+                        r["url"], _secrets(r), r["mode"], r["attempts_made"], r["next_attempt_at"], r["traceparent"])
+                    for r in rows]
 
     def record_attempt(self, due: Due, started: float, duration_ms: float, status_code: int | None,
                        error: str | None, response: str, succeeded: bool, schedule: list[float],
@@ -435,6 +491,9 @@ def _emit(conn: sqlite3.Connection, type_: str, source: str, object_id: str, obj
     payload = obj if raw else {"id": event_id, "type": type_, "data": {"object": obj}, "created": created}
     conn.execute("INSERT INTO events (id, type, source, object_id, guid, body, created) VALUES (?,?,?,?,?,?,?)",
                  (event_id, type_, source, object_id, str(uuid.uuid4()), event_body(payload), created))
+    traceparent = current_traceparent()
+    if traceparent:
+        conn.execute("INSERT INTO event_traces (event_id, traceparent) VALUES (?, ?)", (event_id, traceparent))
     for row in conn.execute("SELECT id, enabled_events FROM endpoints WHERE status = 'enabled'").fetchall():
         wanted = json.loads(row["enabled_events"])
         if "*" in wanted or type_ in wanted:
@@ -492,6 +551,8 @@ def _intent(conn: sqlite3.Connection, intent_id: str) -> dict:
             "customer": row["customer"], "description": row["description"], "status": row["status"],
             "payment_method": row["payment_method"], "metadata": json.loads(row["metadata"]),
             "last_payment_error": json.loads(row["last_payment_error"]) if row["last_payment_error"] else None,
+            "amount_refunded": conn.execute("SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_intent = ?",
+                                            (intent_id,)).fetchone()[0],
             "created": row["created"]}
 
 

@@ -20,10 +20,10 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, O
 from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError
+from labservices.common.auth import verify_password
 from labservices.common.ratelimit import count
 
 from . import tokens
-from .passwords import verify_password
 from .settings import ApiKey, Settings, SettingsDep
 from .store import StoreDep
 

@@ -17,6 +17,22 @@ def _id(path: Path) -> str:
     return path.stem
 
 
+# What some cells must show, not only run: (notebook, a line of the cell's source) -> text in its output.
+EXPECTED = {
+    ("04-event-driven", "resp.status_code, order[\"status\"], order[\"stock\"], order[\"payment\"]"): "(201, 'pending'",
+    ("04-event-driven", "order[\"status\"], order[\"stock\"], order[\"payment\"], order[\"waybill\"]"): "('shipped', 'reserved', 'paid', '2045",
+    ("04-event-driven", "before - requests.get"): "2",
+    ("04-event-driven", "offline.status_code"): "201",
+    ("04-event-driven", "await_order(offline.json()"): "'shipped'",
+    ("04-event-driven", "before == {k: after[k] for k in before}"): "True",
+    ("04-event-driven", "requests.get(f\"{url('inventory')}/api/reservations/{declined"): "'released'",
+}
+
+
+def _shown(cell) -> str:
+    return "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_notebook_runs_top_to_bottom(path: Path, lab_stack):
@@ -28,6 +44,10 @@ def test_notebook_runs_top_to_bottom(path: Path, lab_stack):
         pytest.fail(f"{path.name} failed:\n{str(exc)[-3000:]}")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    for (stem, line), wanted in EXPECTED.items():
+        if stem == path.stem:
+            [cell] = [c for c in nb.cells if c.cell_type == "code" and line in c.source]
+            assert wanted in _shown(cell), f"{path.name}: the cell with {line!r} shows {_shown(cell)[:300]!r}"
 
 
 @pytest.mark.parametrize("path", sorted(ROOT.glob("*/*.ipynb")), ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -77,7 +77,8 @@ def test_compose_runs_it_in_a_container_and_the_dockerfile_exposes_its_port(quux
     assert services["jupyterlab"]["environment"]["LAB_QUUX_URL"] == "http://quux:8777"
     assert services["shop"]["environment"]["LAB_QUUX_URL"] == "http://quux:8777"
     assert "quux" in services["jupyterlab"]["depends_on"]
-    assert "EXPOSE 8001 8002 8003 8777 8888" in derived.dockerfile("FROM x\nEXPOSE 1\n")
+    exposed = derived.dockerfile("FROM x\nEXPOSE 1\n").split("EXPOSE ")[1].split()
+    assert "8777" in exposed and "8001" in exposed and exposed[-1] == "8888"
 
 
 def test_lab_up_runs_it_in_the_host(quux, tmp_path):

@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 from labservices.common import error_responses
 
 from ..deps import EventPath
-from ..models import (EventPublic, EventsPublic, EventType, DeliveriesPublic, Redeliver, TriggerCreate,
-                      TriggerResult)
+from ..models import DeliveriesPublic, EventPublic, EventsPublic, EventType, Redeliver, TriggerCreate, TriggerResult
 from ..store import Store, StoreDep
 
 router = APIRouter(tags=["Events"])
@@ -48,9 +47,14 @@ def fire(store: Store, body: TriggerCreate) -> tuple[dict, list[str]]:
         fields.update(payment_method="pm_card_visa", confirm=True)
     elif body.event == "payment_intent.payment_failed":
         fields.update(payment_method="pm_card_chargeDeclined", confirm=True)
+    if body.event == "charge.refunded":
+        fields.update(payment_method="pm_card_visa", confirm=True)
     _, intent, _ = store.create_intent(fields, None)
     if body.event == "payment_intent.canceled":
         intent = store.cancel_intent(intent["id"])
+    elif body.event == "charge.refunded":
+        store.refund(intent["id"], None, "requested_by_customer", None)
+        intent = store.get_intent(intent["id"])
     events = [e["id"] for e in reversed(store.list_events(None, intent["id"], 100))]
     return intent, events
 

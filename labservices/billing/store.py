@@ -1,0 +1,108 @@
+"""Billing's own SQLite database: one payment per order, the webhook endpoint it registered, webhooks seen."""
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends
+
+from labservices.common import ApiError, Database
+from labservices.common.clock import iso
+from labservices.common.deps import store_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS payments (
+    order_id TEXT PRIMARY KEY,
+    intent_id TEXT,
+    amount INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_by_intent ON payments(intent_id);
+CREATE TABLE IF NOT EXISTS endpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    endpoint_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    registered_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhooks_seen (
+    webhook_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
+"""
+
+STATUSES = ("requested", "succeeded", "failed", "refunded")
+
+
+class Store:
+    def __init__(self, path) -> None:
+        self.db = Database(path, SCHEMA)
+
+    def reset(self) -> None:
+        self.db.reset()
+
+    def endpoint(self) -> dict | None:
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT * FROM endpoint").fetchone()
+            return dict(row) if row else None
+
+    def save_endpoint(self, endpoint_id: str, url: str, secret: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute("INSERT INTO endpoint (id, endpoint_id, url, secret, registered_at) VALUES (1,?,?,?,?) "
+                         "ON CONFLICT(id) DO UPDATE SET endpoint_id = excluded.endpoint_id, url = excluded.url,"
+                         " secret = excluded.secret, registered_at = excluded.registered_at",
+                         (endpoint_id, url, secret, time.time()))
+
+    def payments(self, status: str | None, limit: int) -> list[dict]:
+        with self.db.tx() as conn:
+            where, args = ("WHERE status = ?", [status]) if status else ("", [])
+            rows = conn.execute(f"SELECT * FROM payments {where} ORDER BY updated_at DESC LIMIT ?", [*args, limit])
+            return [_payment(r) for r in rows]
+
+    def payment(self, order_id: str) -> dict:
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT * FROM payments WHERE order_id = ?", (order_id,)).fetchone()
+            if row is None:
+                raise ApiError(404, "NOT_FOUND", f"Платежу для замовлення {order_id} немає")
+            return _payment(row)
+
+
+# --- inside a transaction ------------------------------------------------------------------------
+
+
+def get(conn, order_id: str):
+    return conn.execute("SELECT * FROM payments WHERE order_id = ?", (order_id,)).fetchone()
+
+
+def requested(conn, order_id: str, intent_id: str, amount: int) -> None:
+    conn.execute("INSERT INTO payments (order_id, intent_id, amount, status, updated_at) VALUES (?,?,?,'requested',?)"
+                 " ON CONFLICT(order_id) DO UPDATE SET intent_id = excluded.intent_id", (order_id, intent_id, amount,
+                                                                                         time.time()))
+
+
+def settle(conn, order_id: str, status: str, reason: str | None = None) -> None:
+    conn.execute("UPDATE payments SET status = ?, reason = ?, updated_at = ? WHERE order_id = ?",
+                 (status, reason, time.time(), order_id))
+
+
+def mark_cancelled(conn, order_id: str) -> None:
+    conn.execute("UPDATE payments SET cancelled = 1, updated_at = ? WHERE order_id = ?", (time.time(), order_id))
+
+
+def first_time(conn, webhook_id: str, type_: str) -> bool:
+    """True the first time a webhook id is seen (payments may deliver one event more than once)."""
+    return conn.execute("INSERT OR IGNORE INTO webhooks_seen VALUES (?,?,?)",
+                        (webhook_id, type_, time.time())).rowcount == 1
+
+
+def _payment(row) -> dict:
+    return {"order_id": row["order_id"], "payment_intent": row["intent_id"], "amount": row["amount"],
+            "status": row["status"], "reason": row["reason"], "order_cancelled": bool(row["cancelled"]),
+            "updated_at": iso(row["updated_at"], ms=True)}
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
