@@ -6,6 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     LAB_HOME=/data
 
+# promtool and a private Prometheus for the monitoring exercise's checks (ex11) and check_rules() in notebooks;
+# the lab's own Prometheus and Alertmanager run in containers of their own (docker-compose.yml).
+RUN apt-get update && apt-get install -y --no-install-recommends prometheus && rm -rf /var/lib/apt/lists/*
+
 # /traces: the shared volume every container writes its spans to (docker-compose.yml)
 RUN useradd --create-home --uid 1000 lab && mkdir -p /data /lab /traces && chown lab:lab /data /lab /traces
 WORKDIR /lab

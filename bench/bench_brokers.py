@@ -34,9 +34,12 @@ def free_addresses() -> None:
     os.environ["LAB_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}"
     os.environ["LAB_RABBITMQ_MANAGEMENT_URL"] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
+    os.environ["LAB_RABBITMQ_PROMETHEUS_URL"] = f"http://127.0.0.1:{free_port()}"
     for comp in components.components():
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+        elif comp.kind == "monitor":
+            os.environ[comp.address_env] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"
 
 

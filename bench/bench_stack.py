@@ -26,7 +26,8 @@ from labkit.procs import free_port  # noqa: E402
 from labkit.stack import Stack  # noqa: E402
 
 # Binder gives ~2 GB to everything: JupyterLab and kernels take ~400 MB, so the lab's own
-# processes (brokers ~310 MB, the service host 150 MB at most) should stay within 600 MB.
+# processes (brokers ~250 MB, the service host 150 MB at most, Prometheus and Alertmanager ~90 MB:
+# bench_monitoring.py) should stay within 600 MB.
 BUDGET_PSS_MB = {"host": 150.0}
 BUDGET_TOTAL_PSS_MB = 600.0
 
@@ -48,16 +49,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--kind", choices=["broker", "host"], help="only the brokers, or only the service host")
+    parser.add_argument("--kind", choices=["broker", "host", "monitor"],
+                        help="only the brokers, only the service host, or only Prometheus and Alertmanager")
     args = parser.parse_args()
     comps = [c for c in components.components() if args.kind is None or c.kind == args.kind
              or (args.kind == "host" and c.kind == "service")]
     for comp in comps:
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+        elif comp.kind == "monitor":  # Prometheus, Alertmanager: never a student's on 9090/9093
+            os.environ[comp.address_env] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"
     os.environ.update({"LAB_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}",
                        "LAB_RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{free_port()}",
+                       "LAB_RABBITMQ_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
                        "LAB_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"})
 
     times, runs = [], []

@@ -55,6 +55,15 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    if args.request_id:
+        from .logs import entries, RequestLog
+
+        found = RequestLog(args.request_id, entries(args.request_id, args.stack.logs_dir))
+        if not found:
+            raise StackError(f"No line in {args.stack.logs_dir} carries request id {args.request_id}; "
+                             "copy it from the X-Request-ID header of the answer.")
+        print("\n".join(json.dumps(e, ensure_ascii=False) for e in found) if args.json else found)
+        return 0
     names = args.names or [c.name for c in args.stack.components]
     for name in names:
         if len(names) > 1:
@@ -273,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="components (default: all)")
     p.add_argument("-n", "--lines", type=int, default=50)
     p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("--request-id", metavar="ID", help="every service's lines for one request, oldest first")
+    p.add_argument("--json", action="store_true", help="with --request-id: the JSON lines as they are")
     p.set_defaults(func=cmd_logs)
 
     p = sub.add_parser("generate", help="write the README table, docker-compose.yml and the Dockerfile's ports "

@@ -1,4 +1,4 @@
-"""What the stack runs, derived from the service declarations: brokers, the service host, the services.
+"""What the stack runs, derived from the service declarations: brokers, the service host, the services, monitoring.
 
 Each component knows its address, how to start itself as a local process (or that the host
 starts it), how to tell it is ready and how to restore its seed data; the stack does the rest
@@ -19,6 +19,7 @@ from labservices.common.declaration import Instance, Service, instances
 from . import config
 from .brokers import KAFKA, RABBITMQ
 from .errors import StackError
+from .monitoring import ALERTMANAGER, PROMETHEUS
 from .procs import http_ok
 
 
@@ -154,9 +155,9 @@ class HostSpec:
 
 
 def components() -> list:
-    """Everything `lab up` runs: the brokers first (they take longest), the host, then each service."""
+    """Everything `lab up` runs: the brokers first (they take longest), the host, each service, then monitoring."""
     services = [ServiceSpec(i) for i in instances()]
-    return [RABBITMQ, KAFKA, HostSpec(services), *services]
+    return [RABBITMQ, KAFKA, HostSpec(services), *services, PROMETHEUS, ALERTMANAGER]
 
 
 def __getattr__(name: str):

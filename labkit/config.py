@@ -70,12 +70,38 @@ def port_of(address: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def rabbitmq_management_url() -> str:
-    """RabbitMQ's management HTTP API base URL (same host as the AMQP URL unless set)."""
-    override = os.environ.get("LAB_RABBITMQ_MANAGEMENT_URL")
+def _beside_rabbitmq(env: str, port: int) -> str:
+    """An HTTP address of RabbitMQ's: ``env`` if set, else the AMQP URL's host on ``port``."""
+    override = os.environ.get(env)
     if override:
         return override.rstrip("/")
     host = urlsplit(amqp_url()).hostname or HOST
-    return f"http://{host}:{DEFAULT_RABBITMQ_MANAGEMENT_PORT}"
+    return f"http://{host}:{port}"
+
+
+def rabbitmq_management_url() -> str:
+    """RabbitMQ's management HTTP API base URL (same host as the AMQP URL unless set)."""
+    return _beside_rabbitmq("LAB_RABBITMQ_MANAGEMENT_URL", DEFAULT_RABBITMQ_MANAGEMENT_PORT)
+
+
+# Monitoring: Prometheus (its HTTP API and UI) and Alertmanager, each an http URL.
+DEFAULT_PROMETHEUS_URL = f"http://{HOST}:9090"
+DEFAULT_ALERTMANAGER_URL = f"http://{HOST}:9093"
+DEFAULT_RABBITMQ_PROMETHEUS_PORT = 15692  # RabbitMQ's Prometheus plugin
+
+
+def prometheus_url() -> str:
+    """Prometheus's base URL (``LAB_PROMETHEUS_URL``): its query API and UI."""
+    return (os.environ.get("LAB_PROMETHEUS_URL") or DEFAULT_PROMETHEUS_URL).rstrip("/")
+
+
+def alertmanager_url() -> str:
+    """Alertmanager's base URL (``LAB_ALERTMANAGER_URL``)."""
+    return (os.environ.get("LAB_ALERTMANAGER_URL") or DEFAULT_ALERTMANAGER_URL).rstrip("/")
+
+
+def rabbitmq_prometheus_url() -> str:
+    """Where RabbitMQ's Prometheus plugin serves /metrics (same host as the AMQP URL unless set)."""
+    return _beside_rabbitmq("LAB_RABBITMQ_PROMETHEUS_URL", DEFAULT_RABBITMQ_PROMETHEUS_PORT)
 
 

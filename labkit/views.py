@@ -47,9 +47,10 @@ class ServicesView:
 
         from .brokers import KAFKA, RABBITMQ
         from .config import url
+        from .monitoring import ALERTMANAGER, PROMETHEUS
 
         rows = [(s.name, url(s.name), s.about, s.notebooks) for s in declarations()]
-        rows += [(b.name, b.address, b.about, b.notebooks) for b in (RABBITMQ, KAFKA)]
+        rows += [(b.name, b.address, b.about, b.notebooks) for b in (RABBITMQ, KAFKA, PROMETHEUS, ALERTMANAGER)]
         return rows
 
     def __repr__(self) -> str:

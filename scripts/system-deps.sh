@@ -23,8 +23,10 @@ case "${1:-test}" in
   *) echo "usage: $0 test" >&2; exit 2 ;;
 esac
 
-# RabbitMQ has a script of its own: Debian's package would start a system node on install.
+# RabbitMQ, Prometheus and Alertmanager have scripts of their own: Debian's packages would start
+# system daemons on install, and the lab runs private ones.
 "$(dirname "$0")/brokers/install-rabbitmq.sh" || true
+"$(dirname "$0")/monitoring/install-prometheus.sh" || true
 
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -104,6 +104,8 @@ def lab_stack(lab_brokers):
     for comp in components.components():
         if comp.kind == "service":
             os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
+        elif comp.kind == "monitor":  # Prometheus, Alertmanager
+            os.environ[comp.address_env] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"  # never a student's lab on 8090
     os.environ["LAB_HOME"] = str(home)
     stack = Stack(home=home)

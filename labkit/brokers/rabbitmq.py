@@ -5,7 +5,8 @@ its name, ports, Erlang cookie, database, config and plugins all live in
 ``$LAB_HOME/rabbitmq/``, every listener is on loopback, and its ``epmd`` runs on a
 private port so that `lab down` can stop exactly that one (``epmd`` daemonises and so
 outlives the node it served). The management plugin serves the HTTP API that the
-notebooks and checks read queue depths from.
+notebooks and checks read queue depths from; the Prometheus plugin serves ``/metrics``
+(``LAB_RABBITMQ_PROMETHEUS_URL``, default port 15692) for the lab's Prometheus.
 
 With ``LAB_AMQP_URL`` pointing elsewhere (compose, another host) the broker is only
 checked, never started.
@@ -30,7 +31,9 @@ from .spec import BrokerSpec, broker_error
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "brokers" / "install-rabbitmq.sh"
 DEBIAN_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
-PLUGINS = ["rabbitmq_management"]
+# The management API (queue depths for notebooks and checks) and the Prometheus plugin (what the
+# lab's Prometheus scrapes: queue depths, rates and consumers as series).
+PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus"]
 # Exchanges every vhost has from birth; `lab reset` keeps them.
 BUILTIN_EXCHANGE_PREFIX = "amq."
 
@@ -97,12 +100,15 @@ class RabbitMQSpec(BrokerSpec):
     readme_ports = "5672 (AMQP), 15672 (management API)"
     readme = ("RabbitMQ, the real server: producers, exchanges (default, direct, topic, fanout), queues and bindings, "
               "durable queues and persistent messages, ack, prefetch and fair dispatch, redelivery, dead letters, "
-              "queue depths. Addresses: `LAB_AMQP_URL`, `LAB_RABBITMQ_MANAGEMENT_URL`")
+              "queue depths. Addresses: `LAB_AMQP_URL`, `LAB_RABBITMQ_MANAGEMENT_URL`, `LAB_RABBITMQ_PROMETHEUS_URL` "
+              "(its Prometheus plugin, port 15692)")
     about = "справжній брокер RabbitMQ: exchange, черги, ack, dead letters"
 
-    def __init__(self, address: str | None = None, management_url: str | None = None) -> None:
+    def __init__(self, address: str | None = None, management_url: str | None = None,
+                 prometheus_url: str | None = None) -> None:
         super().__init__(address)
         self._management_url = management_url
+        self._prometheus_url = prometheus_url
 
     @property
     def address(self) -> str:
@@ -113,12 +119,21 @@ class RabbitMQSpec(BrokerSpec):
         return (self._management_url or config.rabbitmq_management_url()).rstrip("/")
 
     @property
+    def prometheus_url(self) -> str:
+        """Where the Prometheus plugin serves ``/metrics`` (and ``/metrics/detailed``)."""
+        return (self._prometheus_url or config.rabbitmq_prometheus_url()).rstrip("/")
+
+    @property
     def management(self) -> Management:
         return Management.for_url(self.address, self.management_url)
 
     @property
     def management_port(self) -> int:
         return config.port_of(self.management_url)
+
+    @property
+    def prometheus_port(self) -> int:
+        return config.port_of(self.prometheus_url)
 
     def node_name(self, home: Path) -> str:
         # One node per state folder, so its database (named after the node) survives restarts.
@@ -132,10 +147,11 @@ class RabbitMQSpec(BrokerSpec):
         if not server_script():
             self._install(home, say)
         self.cleanup(home, {}, say)  # an epmd left over from a crashed run
-        if port_open("127.0.0.1", self.management_port):
-            raise broker_error(
-                f"rabbitmq: port {self.management_port} (the management API) is taken by another program. "
-                "Free the port, or set LAB_RABBITMQ_MANAGEMENT_URL to another address.")
+        for port, what, env in ((self.management_port, "the management API", "LAB_RABBITMQ_MANAGEMENT_URL"),
+                                (self.prometheus_port, "the Prometheus plugin", "LAB_RABBITMQ_PROMETHEUS_URL")):
+            if port_open("127.0.0.1", port):
+                raise broker_error(f"rabbitmq: port {port} ({what}) is taken by another program. "
+                                   f"Free the port, or set {env} to another address.")
         folder = self.folder(home)
         for sub in ("mnesia", "log"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,8 @@ class RabbitMQSpec(BrokerSpec):
             f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
             "management.tcp.ip = 127.0.0.1\n"
             f"management.tcp.port = {self.management_port}\n"
+            "prometheus.tcp.ip = 127.0.0.1\n"
+            f"prometheus.tcp.port = {self.prometheus_port}\n"
             "# Queue depths in the management API refresh every second (default: 5 s).\n"
             "collect_statistics_interval = 1000\n"
             "log.console = true\nlog.console.level = info\nlog.file = false\n"
@@ -152,7 +170,7 @@ class RabbitMQSpec(BrokerSpec):
         (folder / "enabled_plugins").write_text(f"[{','.join(PLUGINS)}].\n")
         (folder / "rabbitmq-env.conf").write_text("# Empty on purpose: the system's rabbitmq-env.conf is not read.\n")
         say(f"rabbitmq: node {self.node_name(home)}, AMQP on {self.port}, management on {self.management_port}, "
-            f"epmd on {ports['epmd']}, data in {folder}")
+            f"Prometheus metrics on {self.prometheus_port}, epmd on {ports['epmd']}, data in {folder}")
 
     def _install(self, home: Path, say: Say) -> None:
         say("rabbitmq: not installed; installing Debian's rabbitmq-server (first time only, about a minute)")
@@ -225,7 +243,8 @@ class RabbitMQSpec(BrokerSpec):
                 api.delete(f"exchanges/{quote(exchange['vhost'], safe='')}/{quote(name, safe='')}")
 
     def describe(self) -> dict[str, str]:
-        details = {"amqp_url": self.address, "management_url": self.management_url}
+        details = {"amqp_url": self.address, "management_url": self.management_url,
+                   "prometheus_url": self.prometheus_url}
         try:
             overview = self.management.get("overview")
         except (requests.RequestException, ValueError):

@@ -2,7 +2,7 @@
 
 Each caller gets ``limit`` requests per ``window_s`` seconds; the window starts with its
 first request. :func:`count` counts a request and refuses it with 429 and ``Retry-After``
-(whole seconds) once the window is used up; every answer to a counted request carries
+(whole seconds) once the window is used up, counted in ``rate_limit_violations_total``; every answer to a counted request carries
 ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix time the
 window ends, as GitHub sends it), stamped by :class:`RateLimitHeaders`.
 """
@@ -79,6 +79,9 @@ def count(request: Request, limiter: RateLimiter, caller: str, limit: int | None
     state = limiter.hit(caller, limit, window_s)
     request.state.rate_limit = state
     if not state.allowed:
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.rate_limited.inc()
         raise ApiError(429, "RATE_LIMITED",
                        f"Ліміт {state.limit} запитів вичерпано; повторіть через {state.retry_after()} с",
                        headers={"Retry-After": str(state.retry_after()), **state.headers()})

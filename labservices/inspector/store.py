@@ -1,4 +1,7 @@
-"""The inspector's own SQLite database: bins and the requests each one captured (a capped list per bin)."""
+"""The inspector's own SQLite database: bins and the requests each one captured (a capped list per bin).
+
+Its seed data is one bin: ``ALERTS_BIN``, where the lab's Alertmanager delivers alerts.
+"""
 from __future__ import annotations
 
 import json
@@ -11,6 +14,9 @@ from fastapi import Depends
 
 from labservices.common import ApiError, Database, clock
 from labservices.common.deps import store_of
+
+from . import ALERTS_BIN, ALERTS_BIN_NAME
+from .models import BinResponse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bins (
@@ -43,12 +49,15 @@ def iso(ts: float) -> str:
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.db = Database(path, SCHEMA)
+        with self.db.tx() as conn:
+            _seed(conn)
 
     def reset(self) -> None:
-        """Delete every bin and what it caught."""
+        """Delete every bin and what it caught; the alerts bin comes back empty."""
         with self.db.tx() as conn:
             conn.execute("DELETE FROM requests")
             conn.execute("DELETE FROM bins")
+            _seed(conn)
 
     def create_bin(self, name: str, response: dict, max_bins: int) -> dict:
         with self.db.tx() as conn:
@@ -116,6 +125,11 @@ class Store:
 
 
 StoreDep = Annotated[Store, Depends(store_of)]
+
+
+def _seed(conn) -> None:
+    conn.execute("INSERT OR IGNORE INTO bins (id, name, response, created_at) VALUES (?,?,?,?)",
+                 (ALERTS_BIN, ALERTS_BIN_NAME, BinResponse().model_dump_json(), time.time()))
 
 
 def _missing(bin_id: str) -> ApiError:

@@ -109,7 +109,7 @@ class Worker:
     """Sends due deliveries; start with :meth:`run` as a task in the app's lifespan."""
 
     def __init__(self, store: Store, config: DeliveryConfig, client: ServiceClient, *, max_in_flight: int,
-                 poll_interval_s: float, registry=None) -> None:
+                 poll_interval_s: float, registry=None, delays=None) -> None:
         self.store = store
         self.config = config
         self.client = client
@@ -124,6 +124,7 @@ class Worker:
         self.durations = Histogram("webhook_attempt_duration_seconds", "Time a receiver took to answer",
                                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
                                    registry=registry)
+        self.delays = delays  # how long a due delivery waited for the worker (lab_processing_delay_seconds)
 
     def wake(self) -> None:
         """Tell the worker new deliveries are due (safe from any thread)."""
@@ -177,6 +178,8 @@ class Worker:
         headers = delivery_headers(due.source, due.event_type, due.event_id, due.guid, due.endpoint_id,
                                    due.secrets, body)
         started = time.time()
+        if self.delays is not None:
+            self.delays.observe(max(0.0, started - due.scheduled_at))
         # Continue the trace the event was made in: the receiver's work joins the request that caused it.
         parent = propagate.extract({"traceparent": due.traceparent} if due.traceparent else {})
         with tracing.tracer("payments").start_as_current_span(f"deliver {due.event_type}", context=parent,

@@ -15,6 +15,8 @@ from .routes import admin, deliveries, events, github, payment_intents, refunds,
 from .settings import Settings
 from .store import Store
 
+DELIVERY_QUEUE = "webhook_deliveries"  # the queue label of its depth and delay metrics
+
 
 async def send_webhooks(app: FastAPI) -> None:
     """The delivery worker: sends due webhooks from the outbox and retries failures."""
@@ -40,7 +42,10 @@ def build_app(instance: Instance | None = None) -> FastAPI:
                      routers=[payment_intents.router, refunds.router, webhook_endpoints.router, events.router, deliveries.router,
                               github.router, admin.router])
     worker = Worker(store, config, app.state.client, max_in_flight=settings.max_in_flight,
-                    poll_interval_s=settings.poll_interval_s, registry=app.state.metrics.registry)
+                    poll_interval_s=settings.poll_interval_s, registry=app.state.metrics.registry,
+                    delays=app.state.metrics.processing_delay(DELIVERY_QUEUE))
+    # Read at each scrape of /metrics (a sync handler, so off the event loop).
+    app.state.metrics.queue_depth(DELIVERY_QUEUE).set_function(store.pending_count)
     store.wake = worker.wake
     app.state.store, app.state.worker, app.state.delivery_config, app.state.flaky = store, worker, config, flaky
     return app

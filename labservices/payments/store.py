@@ -429,6 +429,11 @@ class Store:
             return conn.execute("SELECT MIN(next_attempt_at) FROM deliveries"
                                 " WHERE status = 'pending' AND locked = 0").fetchone()[0]
 
+    def pending_count(self) -> int:
+        """Deliveries still to be sent (due now or waiting for a retry): the outbox's depth."""
+        with self.db.tx() as conn:
+            return conn.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+
     def claim_due(self, now: float, limit: int) -> list[Due]:
         """Lock up to ``limit`` deliveries whose time has come, oldest due first."""
         if limit <= 0:

@@ -34,7 +34,8 @@ class KafkaUnderTest:
 @pytest.fixture(scope="session")
 def rabbit(lab_brokers) -> RabbitMQSpec:
     """The session's RabbitMQ, at fixed addresses (tests may change the environment)."""
-    return RabbitMQSpec(os.environ["LAB_AMQP_URL"], os.environ["LAB_RABBITMQ_MANAGEMENT_URL"])
+    return RabbitMQSpec(os.environ["LAB_AMQP_URL"], os.environ["LAB_RABBITMQ_MANAGEMENT_URL"],
+                        os.environ["LAB_RABBITMQ_PROMETHEUS_URL"])
 
 
 @pytest.fixture(scope="session")

@@ -171,6 +171,18 @@ def test_reset_deletes_the_labs_queues_and_exchanges(lab_brokers, channel, rabbi
     assert "amq.topic" in exchanges  # the built-in ones stay
 
 
+def test_a_taken_prometheus_plugin_port_is_reported_with_its_variable(tmp_path, monkeypatch):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        spec = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}",
+                            f"http://127.0.0.1:{port}")
+        with pytest.raises(StackError, match=rf"port {port} \(the Prometheus plugin\) is taken by another program\. "
+                                             r"Free the port, or set LAB_RABBITMQ_PROMETHEUS_URL to another address\."):
+            Stack(home=tmp_path, components=[spec]).up(timeout=5)
+
+
 def test_up_reports_a_taken_port_and_names_the_variable(tmp_path):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
@@ -194,7 +206,8 @@ def test_external_broker_is_checked_never_started(tmp_path):
 
 @pytest.mark.slow
 def test_lab_up_status_down_from_a_fresh_state_folder_stops_the_node_and_its_epmd(tmp_path, monkeypatch, capsys):
-    spec = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
+    spec = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}",
+                        f"http://127.0.0.1:{free_port()}")
     stack = Stack(home=tmp_path / "home", components=[spec])
     monkeypatch.setattr(cli, "Stack", lambda home=None: stack)
     try:
@@ -211,3 +224,25 @@ def test_lab_up_status_down_from_a_fresh_state_folder_stops_the_node_and_its_epm
     assert "rabbitmq: stopped its epmd" in capsys.readouterr().err
     assert not alive(pid) and not alive(epmd) and epmd_pids(epmd_port) == []
     assert not spec.ready()
+
+
+def test_the_prometheus_plugin_serves_each_queues_depth(lab_brokers, rabbit, channel):
+    from labkit.monitoring.exposition import sample_value, scrape
+
+    queue = fresh_name("prom-depth")
+    channel.queue_declare(queue)
+    try:
+        for n in range(7):
+            channel.basic_publish("", queue, str(n).encode())
+        path = "/metrics/detailed?family=queue_coarse_metrics&family=queue_consumer_count"
+        deadline = time.monotonic() + 15
+        while (ready := sample_value(scrape(rabbit.prometheus_url, path), "rabbitmq_detailed_queue_messages_ready",
+                                     default=-1, queue=queue)) != 7 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ready == 7
+        totals = scrape(rabbit.prometheus_url)
+        assert "rabbitmq_queues" in totals and "rabbitmq_build_info" in totals
+        status = next(s for s in lab_brokers.status() if s.name == "rabbitmq")
+        assert status.details["prometheus_url"] == rabbit.prometheus_url
+    finally:
+        channel.queue_delete(queue)

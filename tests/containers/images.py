@@ -31,7 +31,8 @@ SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 # The Debian release whose python3 is the Python a ``FROM python:X.Y-slim`` asks for.
 DEBIAN_PYTHON = {"3.11": "bookworm", "3.13": "trixie"}
 # Broker images in docker-compose.yml, by repository, and the stand-in that plays each.
-BROKER_STANDINS = {"docker.io/library/rabbitmq": "rabbitmq", "docker.io/apache/kafka": "kafka"}
+BROKER_STANDINS = {"docker.io/library/rabbitmq": "rabbitmq", "docker.io/apache/kafka": "kafka",
+                   "docker.io/prom/prometheus": "prometheus", "docker.io/prom/alertmanager": "alertmanager"}
 
 
 def is_cached(name: str) -> bool:

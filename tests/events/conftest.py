@@ -101,10 +101,12 @@ class Flow:
 @pytest.fixture(scope="package")
 def flow(lab_brokers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     home = tmp_path_factory.mktemp("events-home")
-    rabbit = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
+    rabbit = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}",
+                          f"http://127.0.0.1:{free_port()}")  # its Prometheus plugin too: not the session broker's port
     saved = dict(os.environ)
     os.environ.update({
         "LAB_HOME": str(home), "LAB_AMQP_URL": rabbit.address, "LAB_RABBITMQ_MANAGEMENT_URL": rabbit.management_url,
+        "LAB_RABBITMQ_PROMETHEUS_URL": rabbit.prometheus_url,
         "LAB_EVENTS_TOPIC": f"lab.events.test-{secrets.token_hex(3)}", "LAB_EVENT_RETRY_SCALE": "0.02",
         "LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "PAYMENTS_RETRY_TIME_SCALE": "0.001",
         "LAB_HOST_URL": f"http://127.0.0.1:{free_port()}",

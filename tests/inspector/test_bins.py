@@ -144,7 +144,8 @@ def test_too_many_bins_is_409_with_what_to_do(ins):
             ins.delete(f"/api/bins/{bin_id}")
 
 
-def test_lists_every_bin_and_reset_empties_them(tmp_path):
+def test_lists_every_bin_and_reset_leaves_only_the_alerts_bin_empty(tmp_path):
+    from labservices.inspector import ALERTS_BIN
     from tests.conftest import running_service
     from tests.payments.conftest import Pay
 
@@ -152,9 +153,12 @@ def test_lists_every_bin_and_reset_empties_them(tmp_path):
         ins = Pay(address)
         made = ins.post("/api/bins").json()
         requests.post(made["url"], data="x", timeout=5)
-        assert [b["id"] for b in ins.get("/api/bins").json()["data"]] == [made["id"]]
+        requests.post(f"{address}/b/{ALERTS_BIN}", json={"alerts": []}, timeout=5)
+        assert [b["id"] for b in ins.get("/api/bins").json()["data"]] == [ALERTS_BIN, made["id"]]
         assert ins.post("/admin/reset").status_code == 200
-        assert ins.get("/api/bins").json()["data"] == []
+        [alerts] = ins.get("/api/bins").json()["data"]
+        assert alerts["id"] == ALERTS_BIN and alerts["name"] == "alertmanager" and alerts["request_count"] == 0
+        assert alerts["url"] == f"{address}/b/{ALERTS_BIN}"
 
 
 @pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b"[" * 100 + b"]" * 100],

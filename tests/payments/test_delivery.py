@@ -207,3 +207,27 @@ def test_metrics_count_attempts_by_outcome(pay, endpoint, receiver):
     text = pay.get("/metrics").text
     assert 'webhook_attempts_total{outcome="succeeded"}' in text
     assert "webhook_attempt_duration_seconds_bucket" in text
+
+
+def test_pending_deliveries_are_the_outbox_depth_and_each_attempt_records_its_delay(pay, receiver):
+    from labkit.monitoring.exposition import sample_value, scrape
+
+    def figures() -> tuple[float, float]:
+        text = scrape(pay.base)
+        return (sample_value(text, "lab_queue_depth", queue="webhook_deliveries"),
+                sample_value(text, "lab_processing_delay_seconds_count", queue="webhook_deliveries"))
+
+    depth_before, delays_before = figures()
+    receiver.answer(then=500)
+    created = pay.endpoint(receiver.url, events=["payment_intent.created"])
+    try:
+        events = [first_event(pay) for _ in range(3)]
+        depth, _ = figures()
+        assert depth - depth_before == 3  # retrying on the schedule: still in the outbox
+        for event_id in events:
+            pay.delivery_when(lambda d: d["status"] == "failed", timeout=15, event_id=event_id)
+        depth, delays = figures()
+        assert depth == depth_before  # given up on: out of the outbox
+        assert delays - delays_before == 15  # five attempts each, every one timed from when it was due
+    finally:
+        pay.delete(f"/api/webhook_endpoints/{created['id']}")

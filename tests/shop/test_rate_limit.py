@@ -51,3 +51,12 @@ def test_rate_limit_settings_are_bounded(api):
     resp = api.put("/admin/rate-limit", json={"limit": 0, "window_s": 60})
     assert resp.status_code == 400
     assert api.get("/admin/rate-limit").json() == {"limit": 100_000, "window_s": 60}
+
+
+def test_refused_requests_are_counted_as_rate_limit_violations_for_prometheus(api):
+    from labkit.monitoring.exposition import sample_value, scrape
+
+    before = sample_value(scrape(api.base), "rate_limit_violations_total")
+    codes = [api.get("/api/weather", params={"city": "Kyiv"}, headers=DEMO).status_code for _ in range(8)]
+    after = sample_value(scrape(api.base), "rate_limit_violations_total")
+    assert after - before == codes.count(429) >= 3

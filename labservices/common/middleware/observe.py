@@ -1,4 +1,4 @@
-"""Requests counted and timed for /metrics by route template, and one JSON access line each."""
+"""Requests counted and timed for /metrics by route template, and one JSON access line each (but a scrape's)."""
 from __future__ import annotations
 
 import logging
@@ -41,6 +41,8 @@ class ObserveMiddleware:
             route, method, path = route_template(scope), scope.get("method", ""), scope.get("path", "")
             self.metrics.requests(method, route, str(status)).inc()
             self.metrics.latency(method, route).observe(elapsed)
+            if route == "/metrics" and status == 200:
+                return  # Prometheus scrapes every 5 s: counted above, but kept out of the service's log
             access_log.info("%s %s %s", method, path, status, extra={
                 "method": method, "path": path, "route": route, "status": status,
                 "duration_ms": round(elapsed * 1000, 2), "client": (scope.get("client") or ("", 0))[0]})
