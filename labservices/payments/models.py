@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from . import signing
+from labservices.common import signing
 
 Input = ConfigDict(extra="forbid", str_max_length=10_000)
 

@@ -7,12 +7,12 @@ from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from labservices.common import ServiceSettings, create_app, error_responses
+from labservices.common import ServiceSettings, create_app, error_responses, novaposhta
 from labservices.common.declaration import Instance
 from labservices.common.events import EventBus
 
 from . import SERVICE
-from .service import CARRIER_KEY, Shipping
+from .service import Shipping
 from .store import Store, StoreDep
 
 DESCRIPTION = """Ships an order when two other services have each said their part.
@@ -27,7 +27,7 @@ after 1 s, 5 s and 15 s; then the event is dead-lettered to `shipping.events.dea
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SHIPPING_", extra="ignore")
 
-    carrier_api_key: str = Field(CARRIER_KEY, description="The carrier's apiKey")
+    carrier_api_key: str = Field(novaposhta.SANDBOX_KEY, description="The carrier's apiKey")
 
 
 class ShipmentPublic(BaseModel):

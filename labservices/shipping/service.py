@@ -12,16 +12,13 @@ import asyncio
 import json
 import time
 
-import httpx
-
-from labservices.common.client import ServiceClient, TargetRefused
-from labservices.common.declaration import declared
+from labservices.common import novaposhta
+from labservices.common.client import ServiceClient
 from labservices.common.events import Event, EventBus, Transient
 from labservices.common.events import contracts as c
 
 from . import store as store_mod
 
-CARRIER_KEY = "np-lab-key-0000"
 
 
 class Shipping:
@@ -70,14 +67,8 @@ class Shipping:
                  "Weight": "1", "Cost": str(row["total"] if row is not None and row["total"] else 0),
                  "InfoRegClientBarcodes": order_id}
         try:
-            resp = await self.client.post(f"{declared('carrier').url}/v2.0/json/", json={
-                "apiKey": self.carrier_key, "modelName": "InternetDocument", "calledMethod": "save",
-                "methodProperties": props})
-        except (httpx.HTTPError, TargetRefused) as exc:
-            raise Transient(f"the carrier did not answer: {type(exc).__name__}") from None
-        if resp.status_code != 200:
-            raise Transient(f"the carrier answered {resp.status_code}")
-        body = resp.json()
-        if not body.get("success"):  # Nova Poshta says so in the body, with HTTP 200
-            raise Transient(f"the carrier refused: {'; '.join(body.get('errors', []))}")
-        return body["data"][0]
+            return await novaposhta.save_waybill(self.client, props, self.carrier_key)
+        except novaposhta.CarrierUnavailable as exc:
+            raise Transient(str(exc)) from None
+        except novaposhta.CarrierRefused as exc:
+            raise Transient(f"the carrier refused: {exc}") from None

@@ -20,9 +20,9 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, O
 from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError
+from labservices.common.oauth import InvalidToken
 from labservices.common.ratelimit import count
 
-from . import tokens
 from .passwords import verify_password
 from .settings import ApiKey, Settings, SettingsDep
 from .store import StoreDep
@@ -94,8 +94,8 @@ def _api_key(settings: Settings, presented: str) -> ApiKey | None:
 
 def _from_bearer(settings: Settings, token: str) -> Principal:
     try:
-        claims = tokens.verify(settings, token)
-    except tokens.InvalidToken as exc:
+        claims = settings.token_issuer().verify(token)
+    except InvalidToken as exc:
         raise _unauthorized("INVALID_TOKEN", "Токен доступу недійсний або прострочений; отримайте новий на /oauth/token",
                             f'Bearer {REALM}, error="invalid_token", error_description="{exc}"') from exc
     roles = [r for r in claims.get("roles") or [] if isinstance(r, str) and r in ROLE_SCOPES]

@@ -409,32 +409,6 @@ class Weather(BaseModel):
     observed_at: datetime
 
 
-class Token(BaseModel):
-    """RFC 6749 §5.1 access token response."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...", "token_type": "Bearer",
-        "expires_in": 3600, "scope": "read write"}]})
-
-    access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
-    expires_in: int
-    scope: str
-
-
-class OAuthError(BaseModel):
-    """RFC 6749 §5.2 error response (what OAuth libraries expect from a token endpoint)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "error": "invalid_client", "error_description": "Невідомий client_id або невірний client_secret",
-        "request_id": "req_abc123", "timestamp": "2024-02-08T10:30:45Z"}]})
-
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
-    error_description: str
-    request_id: str | None = None
-    timestamp: str
-
-
 class ApiKeyInfo(BaseModel):
     key: str
     name: str
