@@ -1,0 +1,141 @@
+"""The mailer's schemas, in the shape of Mailchimp's Marketing API 3.0 (what integrations expect)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Input = ConfigDict(extra="forbid", str_max_length=100_000)
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=EMAIL),
+                  Field(examples=["olena.kovalenko@example.com"])]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MemberStatus = Literal["subscribed", "unsubscribed", "cleaned", "pending", "transactional"]
+ListId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$"), Field(examples=["a1b2c3d4e5"])]
+SubscriberHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$"),
+                           Field(description="MD5 of the lower-cased email", examples=["62eeb292278cc15f5817cb78f7790b08"])]
+CampaignId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$")]
+MergeFields = Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,19}$")], Short],
+                        Field(max_length=20, examples=[{"FNAME": "Олена", "LNAME": "Коваленко", "CITY": "Львів"}])]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("Адреса має починатися з http:// або https://")
+    return value
+
+
+Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
+
+
+class CampaignDefaults(BaseModel):
+    model_config = Input
+    from_name: Short = Field(examples=["Інтернет-магазин лабораторії"])
+    from_email: Email = Field(examples=["news@integration-lab.local"])
+    subject: Short = ""
+    language: Annotated[str, StringConstraints(max_length=10)] = "uk"
+
+
+class ListCreate(BaseModel):
+    model_config = Input
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        examples=["Клієнти магазину"])
+    campaign_defaults: CampaignDefaults
+    permission_reminder: Annotated[str, StringConstraints(max_length=500)] = "Ви купували в нашому магазині"
+    contact: dict[str, Any] | None = Field(default=None, description="Accepted as Mailchimp does, not used")
+    email_type_option: bool = False
+
+
+class MemberUpsert(BaseModel):
+    """PUT /members/{subscriber_hash}: add or update (``status_if_new`` for a new member)."""
+
+    model_config = Input
+    email_address: Email
+    status_if_new: MemberStatus = "subscribed"
+    status: MemberStatus | None = None
+    merge_fields: MergeFields = Field(default_factory=dict)
+    tags: list[TagName] | None = Field(default=None, max_length=50)
+
+
+class MemberCreate(BaseModel):
+    model_config = Input
+    email_address: Email
+    status: MemberStatus
+    merge_fields: MergeFields = Field(default_factory=dict)
+    tags: list[TagName] = Field(default_factory=list, max_length=50)
+
+
+class TagChange(BaseModel):
+    model_config = Input
+    name: TagName
+    status: Literal["active", "inactive"]
+
+
+class TagsUpdate(BaseModel):
+    model_config = Input
+    tags: list[TagChange] = Field(min_length=1, max_length=50)
+
+
+class Condition(BaseModel):
+    model_config = Input
+    field: Annotated[str, StringConstraints(pattern=r"^(tag|email_address|status|merge_fields\.[A-Z][A-Z0-9_]{0,19})$")] = Field(
+        examples=["merge_fields.CITY"])
+    op: Literal["is", "not", "contains"] = "is"
+    value: Short = Field(examples=["Львів"])
+
+
+class SegmentOptions(BaseModel):
+    model_config = Input
+    match: Literal["all", "any"] = "all"
+    conditions: list[Condition] = Field(min_length=1, max_length=10)
+
+
+class SegmentCreate(BaseModel):
+    """A saved segment (``options``: conditions) or a static one (``static_segment``: emails)."""
+
+    model_config = Input
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    options: SegmentOptions | None = None
+    static_segment: list[Email] | None = Field(default=None, max_length=1000)
+
+
+class WebhookEvents(BaseModel):
+    model_config = Input
+    open: bool = False
+    click: bool = False
+    subscribe: bool = False
+    unsubscribe: bool = False
+
+
+class WebhookCreate(BaseModel):
+    model_config = Input
+    url: Url = Field(examples=["http://127.0.0.1:8034/webhooks/mailer"])
+    events: WebhookEvents
+
+
+class Recipients(BaseModel):
+    model_config = Input
+    list_id: ListId
+    segment_opts: dict[Literal["saved_segment_id"], int] | None = Field(default=None, examples=[{"saved_segment_id": 1}])
+
+
+class CampaignSettings(BaseModel):
+    model_config = Input
+    subject_line: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
+    from_name: Short = ""
+    reply_to: Email | None = None
+    title: Short = ""
+
+
+class CampaignCreate(BaseModel):
+    model_config = Input
+    type: Literal["regular"] = "regular"
+    recipients: Recipients
+    settings: CampaignSettings
+
+
+class CampaignContent(BaseModel):
+    model_config = Input
+    plain_text: Annotated[str, StringConstraints(max_length=50_000)] = ""
+    html: Annotated[str, StringConstraints(max_length=100_000)] = ""
