@@ -4,17 +4,8 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-import requests
-
-from labkit import config
 from tests.conftest import running_host
-
-
-class Lab:
-    def __getattr__(self, method: str):
-        def call(service: str, path: str, **kwargs) -> requests.Response:
-            return requests.request(method.upper(), config.url(service) + path, timeout=15, **kwargs)
-        return call
+from tests.lab_http import Lab
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 from labkit.procs import wait_until
-from tests.warehouse.conftest import Lab
+from tests.lab_http import Lab
 
 
 def _order() -> str:
