@@ -27,11 +27,17 @@ def message_id(seed: str) -> str:
 
 async def send_email(sender: str, recipient: str, subject: str, text: str, *, seed: str, html: str | None = None,
                      headers: dict[str, str] | None = None, timeout: float = 10) -> str:
-    """Send one message (plain text, and HTML when given); returns its Message-ID."""
+    """Send one message (plain text, and HTML when given); returns its Message-ID.
+
+    A ``Message-ID`` in ``headers`` (the sender's own, e.g. from an order id) is used as given;
+    otherwise it comes from ``seed``.
+    """
+    headers = dict(headers or {})
+    own = next((headers.pop(k) for k in list(headers) if k.lower() == "message-id"), None)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, recipient, subject
-    message["Message-ID"] = message_id(seed)
-    for name, value in (headers or {}).items():
+    message["Message-ID"] = own or message_id(seed)
+    for name, value in headers.items():
         message[name] = value
     message.set_content(text)
     if html is not None:

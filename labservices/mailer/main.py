@@ -9,7 +9,7 @@ from labservices.common.declaration import Instance
 from . import SERVICE
 from .campaigns import Campaigns
 from .delivery import Deliverer
-from .routes import campaigns, lists, tracking
+from .routes import campaigns, lists, tracking, transactional
 from .settings import Settings
 from .store import Store
 
@@ -24,6 +24,9 @@ who gets a campaign; `POST /3.0/campaigns/{id}/actions/send` sends it over SMTP 
 mailbox. Opening an email (its image), clicking a link or unsubscribing is recorded
 (`/3.0/reports/{id}`) and delivered to the audience's webhooks, signed with Standard Webhooks.
 Like Mailchimp, creating answers 200, not 201.
+
+One email now, not a campaign (an order confirmation): `POST /api/1.0/messages/send`, in the shape
+of Mailchimp Transactional (Mandrill), with the key in the body.
 """
 
 
@@ -32,11 +35,12 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     settings = Settings.for_instance(instance)
     store = Store(settings.database_path(instance.name if instance else SERVICE.name))
     app = create_app(instance or SERVICE.name, title=SERVICE.title, description=DESCRIPTION, settings=settings,
-                     routers=[lists.router, campaigns.router, tracking.router], reset=store.reset,
+                     routers=[lists.router, campaigns.router, tracking.router, transactional.router], reset=store.reset,
                      on_stop=[store.db.close],
                      openapi_tags=[{"name": "Audiences", "description": "Lists, members, tags, segments, webhooks."},
                                    {"name": "Campaigns", "description": "Emails to an audience, and reports."},
-                                   {"name": "Tracking", "description": "Links inside the emails."}])
+                                   {"name": "Tracking", "description": "Links inside the emails."},
+                                   {"name": "Transactional", "description": "One email now (Mandrill's API)."}])
     deliverer = Deliverer(store, settings, app.state.client)
     app.state.store, app.state.campaigns, app.state.deliverer = store, Campaigns(store), deliverer
     app.state.workers.append(deliverer.run)

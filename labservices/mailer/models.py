@@ -139,3 +139,31 @@ class CampaignContent(BaseModel):
     model_config = Input
     plain_text: Annotated[str, StringConstraints(max_length=50_000)] = ""
     html: Annotated[str, StringConstraints(max_length=100_000)] = ""
+
+
+class Recipient(BaseModel):
+    model_config = Input
+    email: Email
+    name: Short = ""
+    type: Literal["to", "cc", "bcc"] = "to"
+
+
+class TransactionalMessage(BaseModel):
+    """Mandrill's ``message``: one email to one or more people, sent now (order confirmations, receipts)."""
+
+    model_config = Input
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    text: Annotated[str, StringConstraints(max_length=50_000)] = ""
+    html: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+    from_email: Email = "orders@integration-lab.local"
+    from_name: Short = ""
+    to: list[Recipient] = Field(min_length=1, max_length=20)
+    headers: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9\-]{0,40}$")],
+                  Annotated[str, StringConstraints(max_length=300)]] = Field(
+        default_factory=dict, max_length=10, examples=[{"Message-Id": "<order-1001@shop.example.com>"}])
+
+
+class TransactionalSend(BaseModel):
+    model_config = Input
+    key: Annotated[str, StringConstraints(max_length=100)] = Field(examples=["mc-lab-key-0000-us1"])
+    message: TransactionalMessage

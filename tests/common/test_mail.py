@@ -50,3 +50,9 @@ def test_a_refused_connection_is_a_send_error(monkeypatch):
     monkeypatch.setenv("LAB_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     with pytest.raises(mail.SendError):
         asyncio.run(mail.send_email("a@example.com", "b@example.com", "s", "t", seed="x", timeout=2))
+
+
+def test_a_message_id_given_in_the_headers_is_kept(smtp):
+    sent = asyncio.run(mail.send_email("a@example.com", "b@example.com", "s", "t", seed="ignored",
+                                       headers={"Message-Id": "<order-7@shop.example.com>"}))
+    assert sent == smtp.messages[0]["Message-ID"] == "<order-7@shop.example.com>"

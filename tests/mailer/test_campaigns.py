@@ -99,3 +99,19 @@ def test_a_campaign_needs_content_and_an_existing_audience(mailer: Mailer):
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "NO_CONTENT"
     assert mailer.post("/3.0/campaigns", json={"recipients": {"list_id": "ffffffffff"},
                                                "settings": {"subject_line": "x"}}).status_code == 404
+
+
+def test_a_transactional_message_is_sent_now_and_its_message_id_kept_once(mailer: Mailer):
+    token = secrets.token_hex(4)
+    email = f"tx{token}@example.com"
+    body = {"key": "mc-lab-key-0000-us1", "message": {
+        "subject": "Замовлення 42 підтверджено", "text": "Дякуємо!", "from_name": "Магазин",
+        "to": [{"email": email}], "headers": {"Message-Id": f"<order-42.{token}@shop.example.com>"}}}
+    for _ in range(2):
+        sent = requests.post(mailer.url + "/api/1.0/messages/send", json=body, timeout=10)
+        assert sent.status_code == 200 and sent.json() == [
+            {"email": email, "status": "sent", "_id": f"order-42.{token}@shop.example.com", "reject_reason": None}]
+    [message] = mailer.inbox(email)
+    assert message["Subject"] == "Замовлення 42 підтверджено" and "Магазин" in message["From"]["Name"]
+    wrong = requests.post(mailer.url + "/api/1.0/messages/send", json={**body, "key": "nope"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "INVALID_API_KEY"
