@@ -23,19 +23,40 @@ class ServiceError(Exception):
     """A lab service the grader needs did not start or did not reset."""
 
 
+def with_needs(names) -> list[str]:
+    """``names`` and, transitively, the lab services they declare they need (brokers aside)."""
+    found: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in found:
+            continue
+        found.append(name)
+        spec = components.by_name(name)
+        todo += [n for n in getattr(spec.declaration, "needs", ()) if n not in found and _is_service(n)]
+    return found
+
+
+def _is_service(name: str) -> bool:
+    try:
+        return components.by_name(name).kind == "service"
+    except KeyError:
+        return False
+
+
 class PrivateService:
     """One lab service (``components.by_name(name)``) on its own port and data folder."""
 
-    def __init__(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, extra_env: dict[str, str] | None = None, address: str = "") -> None:
         self.spec = components.by_name(name)
         self.name = name
         self.extra_env = extra_env or {}
         self.home = Path(tempfile.mkdtemp(prefix=f"lab-grade-{name}-"))
-        self.address = ""
+        self.address = address
         self.proc = None
 
     def start(self, timeout: float = 30.0) -> "PrivateService":
-        self.address = f"http://127.0.0.1:{free_port()}"
+        self.address = self.address or f"http://127.0.0.1:{free_port()}"
         env = {**self.spec.environment(self.home), self.spec.declaration.url_env: self.address, **self.extra_env}
         log = self.home / f"{self.name}.log"
         self.proc = spawn(self.spec.command(), env=env, log_path=log, cwd=ROOT)
@@ -64,17 +85,32 @@ class PrivateService:
 
 
 class ServiceSet:
-    """The services one grading worker uses, started on first need."""
+    """The services one grading worker uses, started on first need.
+
+    A service that calls others (the warehouse calls the shop and the carrier) is started with the
+    services it declares it needs, and every one of them learns the others' private addresses and
+    one private mail server (``LAB_SMTP_URL``), so no grading service ever reaches the lab a
+    student runs on the same machine.
+    """
 
     def __init__(self, env: dict[str, dict[str, str]] | None = None) -> None:
         self.env = env or {}
         self.running: dict[str, PrivateService] = {}
+        self.smtp_url = ""
 
     def fresh(self, names) -> dict[str, str]:
         """Addresses of ``names``, each reset to its seed data."""
-        for name in names:
+        wanted = with_needs(names)
+        addresses = {n: self.running[n].address if n in self.running else f"http://127.0.0.1:{free_port()}"
+                     for n in wanted}
+        if "mailbox" in wanted and not self.smtp_url:
+            self.smtp_url = f"smtp://127.0.0.1:{free_port()}"
+        peers = {components.by_name(n).declaration.url_env: address for n, address in addresses.items()}
+        shared = {**peers, **({"LAB_SMTP_URL": self.smtp_url} if self.smtp_url else {})}
+        for name in wanted:
             if name not in self.running:
-                self.running[name] = PrivateService(name, self.env.get(name)).start()
+                env = {**shared, **(self.env.get(name) or {})}
+                self.running[name] = PrivateService(name, env, addresses[name]).start()
             else:
                 self.running[name].reset()
         return {name: self.running[name].address for name in names}
