@@ -130,3 +130,80 @@ def test_ex10_lab_grade_gives_the_solution_full_marks_and_the_starter_zero(tmp_p
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert (rows["alice"]["ex10"], rows["alice"]["status"]) == (str(POINTS["ex10"]), "ok"), rows["alice"]["notes"]
     assert rows["bob"]["ex10"] == "0", rows["bob"]["notes"]
+
+
+# --- ex12: a Pact consumer test of a shop client, verified against the real shop and broken ones ---------
+
+POINTS["ex12"] = 16
+
+
+def test_ex12_solution_scores_full_marks_in_the_kernel(shop_url):
+    feedback = check("ex12", namespace=namespace_of(solution_path("ex12")))
+    assert (feedback.score, feedback.max_score) == (POINTS["ex12"], POINTS["ex12"]), str(feedback)
+
+
+def test_ex12_starter_scores_zero_and_says_not_implemented(shop_url):
+    feedback = check("ex12", namespace=namespace_of(starter_path("ex12")))
+    assert feedback.score == 0, str(feedback)
+    for result in feedback.reports[0].results:
+        assert not result.passed and "ще не реалізовано" in result.message, result
+
+
+def _describe_product(body: dict):
+    def describe(pact):
+        (pact.upon_receiving("a request for product 1").given("product 1 exists")
+         .with_request("GET", "/api/products/1").will_respond_with(200)
+         .with_body(body, content_type="application/json"))
+    return describe
+
+
+def _describe_order(status: int, location):
+    def describe(pact):
+        response = (pact.upon_receiving("a new order").given("customer 123 exists")
+                    .with_request("POST", "/api/orders").with_header("X-API-Key", "manager-key-456")
+                    .with_body({"customer_id": 123, "items": [{"product_id": 1, "quantity": 1}]},
+                               content_type="application/json")
+                    .will_respond_with(status))
+        if location is not None:
+            response.with_header("Location", location)
+        response.with_body({"id": 98766, "status": "pending", "total": 45000}, content_type="application/json")
+    return describe
+
+
+def _ex12_mutants():
+    from pact import match
+
+    regex = match.regex("http://127.0.0.1:8001/api/orders/98766", regex=r".*/api/orders/\d+$")
+    typed = {"title": match.string("Ноутбук"), "price": match.number(45000), "in_stock": match.boolean(True)}
+    return {
+        "no in_stock in the contract": ("describe_product", _describe_product(
+            {"title": match.string("Ноутбук"), "price": match.number(45000)}), {"ex12.missing_field"}),
+        "price as anything": ("describe_product", _describe_product(
+            {**typed, "price": match.like("45000")}), {"ex12.verified", "ex12.price_type", "ex12.missing_field"}),
+        "no Location expected": ("describe_order", _describe_order(201, None), {"ex12.location"}),
+        "an exact Location": ("describe_order", _describe_order(201, "http://127.0.0.1:8001/api/orders/98766"),
+                              {"ex12.verified"}),
+    }
+
+
+@pytest.mark.parametrize("name", ["no in_stock in the contract", "price as anything", "no Location expected",
+                                  "an exact Location"])
+def test_ex12_a_plausible_mistake_loses_its_checks(shop_url, name):
+    function, replacement, expected = _ex12_mutants()[name]
+    ns = namespace_of(solution_path("ex12"))
+    ns[function] = replacement
+    feedback = check("ex12", namespace=ns)
+    assert expected <= lost(feedback), (name, lost(feedback), str(feedback))
+    assert 0 <= feedback.score < POINTS["ex12"], str(feedback)
+
+
+def test_ex12_lab_grade_runs_pact_in_the_sandbox_full_marks_and_zero(tmp_path):
+    subs = tmp_path / "subs"
+    for student, path in (("alice", solution_path("ex12")), ("bob", starter_path("ex12"))):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(path, subs / student / path.name)
+    batch.grade(subs, tmp_path / "out", limits=Limits(timeout=120, step_timeout=30), workers=2)
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert (rows["alice"]["ex12"], rows["alice"]["status"]) == (str(POINTS["ex12"]), "ok"), rows["alice"]["notes"]
+    assert rows["bob"]["ex12"] == "0", rows["bob"]["notes"]
