@@ -58,7 +58,7 @@ def with_free_ports() -> None:
         "LAB_RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{free_port()}",
         "LAB_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "LAB_HOST_URL": f"http://127.0.0.1:{free_port()}",
         "LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "PAYMENTS_RETRY_TIME_SCALE": "0.001",
-        **{c.declaration.url_env: f"http://127.0.0.1:{free_port()}" for c in components.components()
+        **{config.env_name(c.name): f"http://127.0.0.1:{free_port()}" for c in components.components()
            if c.kind == "service"}})
 
 

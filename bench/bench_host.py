@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 
-from labkit import components  # noqa: E402
+from labkit import components, config  # noqa: E402
 from labkit.procs import free_port, http_ok, spawn, terminate, wait_until  # noqa: E402
 from labkit.stack import Stack  # noqa: E402
 
@@ -88,7 +88,7 @@ def stack_for(home: Path, names: set[str] | None) -> Stack:
 def with_free_ports() -> None:
     for comp in components.components():
         if comp.kind == "service":
-            os.environ[comp.declaration.url_env] = f"http://127.0.0.1:{free_port()}"
+            os.environ[config.env_name(comp.name)] = f"http://127.0.0.1:{free_port()}"
     os.environ["LAB_HOST_URL"] = f"http://127.0.0.1:{free_port()}"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from labservices.common.declaration import Service, declarations
+from labservices.common.declaration import Instance, Service, instances
 
 from . import config
 from .brokers import KAFKA, RABBITMQ
@@ -32,14 +32,18 @@ def isolated_command(name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """A lab FastAPI service; the host process runs it (``labservices.host``), the stack checks it."""
+    """One copy of a lab FastAPI service; the host process runs it (``labservices.host``), the stack checks it."""
 
-    declaration: Service
+    instance: Instance
     kind: str = "service"
 
     @property
+    def declaration(self) -> Service:
+        return self.instance.service
+
+    @property
     def name(self) -> str:
-        return self.declaration.name
+        return self.instance.name
 
     @property
     def teaches(self) -> str:
@@ -63,7 +67,7 @@ class ServiceSpec:
         return isolated_command(self.name)
 
     def environment(self, home: Path) -> dict[str, str]:
-        return {"LAB_HOME": str(home), self.declaration.url_env: self.address}
+        return {"LAB_HOME": str(home), config.env_name(self.name): self.address}
 
     def ready(self) -> bool:
         return http_ok(self.address + "/health")
@@ -114,7 +118,7 @@ class HostSpec:
 
     def environment(self, home: Path) -> dict[str, str]:
         # Every service learns every other one's address (they call each other by it).
-        env = {s.declaration.url_env: s.address for s in self.services}
+        env = {config.env_name(s.name): s.address for s in self.services}
         return {**env, "LAB_HOME": str(home), "LAB_HOST_URL": self.address}
 
     def ready(self) -> bool:
@@ -151,7 +155,7 @@ class HostSpec:
 
 def components() -> list:
     """Everything `lab up` runs: the brokers first (they take longest), the host, then each service."""
-    services = [ServiceSpec(d) for d in declarations()]
+    services = [ServiceSpec(i) for i in instances()]
     return [RABBITMQ, KAFKA, HostSpec(services), *services]
 
 

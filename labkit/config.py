@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 # Re-exported: notebooks, the grader and the tests read every address from labkit.config.
 from labservices.common.brokers import (DEFAULT_AMQP_URL, DEFAULT_KAFKA_BOOTSTRAP, amqp_url,  # noqa: F401
                                         kafka_bootstrap, smtp_url)
-from labservices.common.declaration import HOST, declarations, url_env
+from labservices.common.declaration import HOST, instances, url_env
 from labservices.common.paths import lab_home  # noqa: F401
 
 # The process that runs every local HTTP service answers its control calls here (LAB_HOST_URL).
@@ -22,8 +22,8 @@ DEFAULT_HOST_URL = f"http://{HOST}:8090"
 
 
 def default_ports() -> dict[str, int]:
-    """Default loopback port of every declared service (``labservices/<name>/__init__.py``)."""
-    return {s.name: s.port for s in declarations()}
+    """Default loopback port of every declared service's every copy (``labservices/<name>/__init__.py``)."""
+    return {i.name: i.default_port for i in instances()}
 
 
 def __getattr__(name: str):

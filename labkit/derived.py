@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from labservices.common.declaration import Service, declarations
+from labservices.common.declaration import Instance, Service, declarations, url_env
 
 from .brokers import KAFKA, RABBITMQ
 
@@ -32,11 +32,17 @@ class Derived:
 def readme_table(services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
     rows = ["| service | port | what it teaches | notebooks |", "|---|---|---|---|"]
-    rows += [f"| {s.name} | {', '.join([str(s.port), *(f'{p} ({n})' for n, p in s.extra_ports.items())])} | "
-             f"{s.teaches} | {s.notebooks} |" for s in services]
+    rows += [f"| {s.name} | {_ports(s)} | {s.teaches} | {s.notebooks} |" for s in services]
     rows += [f"| {b.name} | {b.readme_ports} | {b.readme} | {b.notebooks} |" for b in (RABBITMQ, KAFKA)]
     rows.append(f"| JupyterLab | {JUPYTER_PORT} | the course notebooks (`notebooks/`) and exercises (`exercises/`) | |")
     return "\n".join(rows)
+
+
+def _ports(s: Service) -> str:
+    copies = ", ".join(str(c.default_port) for c in s.copies())
+    if s.instances > 1:
+        copies += f" ({s.instances} instances)"
+    return ", ".join([copies, *(f"{p} ({n})" for n, p in s.extra_ports.items())])
 
 
 def readme(current: str, services: list[Service] | None = None) -> str:
@@ -51,7 +57,8 @@ def readme(current: str, services: list[Service] | None = None) -> str:
 
 def dockerfile(current: str, services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
-    ports = " ".join(str(p) for p in [*(p for s in services for p in (s.port, *s.extra_ports.values())), JUPYTER_PORT])
+    ports = " ".join(str(p) for p in [*(p for s in services for p in (*(c.default_port for c in s.copies()),
+                                                                        *s.extra_ports.values())), JUPYTER_PORT])
     return re.sub(r"^EXPOSE .*$", f"EXPOSE {ports}", current, count=1, flags=re.M)
 
 
@@ -138,23 +145,25 @@ def _env_lines(env: dict[str, str], indent: str = "      ") -> list[str]:
 
 
 def _addresses(services: list[Service]) -> dict[str, str]:
-    return {s.url_env: f"http://{s.name}:{s.port}" for s in services}
+    return {url_env(c.name): f"http://{c.name}:{c.default_port}" for s in services for c in s.copies()}
 
 
-def _service_block(s: Service, services: list[Service]) -> list[str]:
+def _service_block(c: Instance, services: list[Service]) -> list[str]:
+    s = c.service
     env = {"LAB_BIND_HOST": "0.0.0.0", **_addresses(services), **BROKER_ENV, **TRACES_ENV, **s.compose_env}
-    health = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{s.port}/health', timeout=2)"
+    health = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{c.default_port}/health', timeout=2)"
+    extra = s.extra_ports.values() if c.name == s.name else ()
     lines = [
-        f"  {s.name}:",
+        f"  {c.name}:",
         "    build: .",
         "    image: integration-lab:latest",
-        f"    command: [\"python\", \"-m\", \"labservices.host\", \"--only\", \"{s.name}\", \"--child\"]",
+        f"    command: [\"python\", \"-m\", \"labservices.host\", \"--only\", \"{c.name}\", \"--child\"]",
         "    environment:", *_env_lines(env),
         "    volumes:",
-        f"      - {s.name}-data:/data",
+        f"      - {s.name}-data:/data",  # copies of a service share its data
         TRACES_VOLUME,
         "    ports:",
-        *[f"      - \"127.0.0.1:{p}:{p}\"" for p in (s.port, *s.extra_ports.values())],
+        *[f"      - \"127.0.0.1:{p}:{p}\"" for p in (c.default_port, *extra)],
         "    healthcheck:",
         "      <<: *http-health",
         f"      test: [\"CMD\", \"python\", \"-c\", {_q(health)}]",
@@ -171,7 +180,8 @@ def compose(services: list[Service] | None = None) -> str:
     services = declarations() if services is None else services
     out = COMPOSE_HEAD.splitlines()
     for s in services:
-        out += ["", *_service_block(s, services)]
+        for c in s.copies():
+            out += ["", *_service_block(c, services)]
     env = {**BROKER_ENV, **_addresses(services), **TRACES_ENV,
            # A receiver a notebook runs listens on every interface and names itself by this host.
            "LAB_RECEIVER_HOST": "jupyterlab"}
@@ -181,7 +191,7 @@ def compose(services: list[Service] | None = None) -> str:
         "    build: .",
         "    image: integration-lab:latest",
         "    depends_on:",
-        *[line for name in ["rabbitmq", "kafka", *(s.name for s in services)]
+        *[line for name in ["rabbitmq", "kafka", *(c.name for s in services for c in s.copies())]
           for line in (f"      {name}:", "        condition: service_healthy")],
         "    command: [\"jupyter\", \"lab\", \"--ip\", \"0.0.0.0\", \"--port\", \"8888\", \"--no-browser\",",
         "              \"--ServerApp.token=\", \"--ServerApp.root_dir=/lab\", \"notebooks/00-start-here.ipynb\"]",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from labkit import components
+from labkit import components, config
 from labkit.procs import free_port, http_ok, spawn, terminate, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ class PrivateService:
 
     def start(self, timeout: float = 30.0) -> "PrivateService":
         self.address = self.address or f"http://127.0.0.1:{free_port()}"
-        env = {**self.spec.environment(self.home), self.spec.declaration.url_env: self.address, **self.extra_env}
+        env = {**self.spec.environment(self.home), config.env_name(self.spec.name): self.address, **self.extra_env}
         log = self.home / f"{self.name}.log"
         self.proc = spawn(self.spec.command(), env=env, log_path=log, cwd=ROOT)
         if not wait_until(lambda: http_ok(self.address + "/health"), timeout=timeout, while_alive=self.proc.pid):
@@ -105,7 +105,7 @@ class ServiceSet:
                      for n in wanted}
         if "mailbox" in wanted and not self.smtp_url:
             self.smtp_url = f"smtp://127.0.0.1:{free_port()}"
-        peers = {components.by_name(n).declaration.url_env: address for n, address in addresses.items()}
+        peers = {config.env_name(n): address for n, address in addresses.items()}
         shared = {**peers, **({"LAB_SMTP_URL": self.smtp_url} if self.smtp_url else {})}
         for name in wanted:
             if name not in self.running:

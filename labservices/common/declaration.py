@@ -50,6 +50,8 @@ class Service:
     needs: tuple[str, ...] = ()  # other components it talks to ("rabbitmq", "payments", ...)
     compose_env: dict[str, str] = field(default_factory=dict)  # extra environment under docker compose
     extra_ports: dict[str, int] = field(default_factory=dict)  # listeners besides HTTP: {"smtp": 1025}
+    instances: int = 1  # copies that run side by side: "catalog", "catalog-2" on the next port, ...
+    discoverable: bool = False  # registers itself with the registry service while it runs
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -78,6 +80,19 @@ class Service:
     def url(self) -> str:
         """Where clients reach it now: ``LAB_<NAME>_URL`` or the default loopback port."""
         return (os.environ.get(self.url_env) or self.default_url).rstrip("/")
+
+    def copies(self) -> list["Instance"]:
+        """Every copy that runs: the first is named like the service, the n-th ``<name>-<n>`` on the n-th port.
+
+        Copies share the service's data (its database), as stateless instances of one service do.
+        """
+        out = []
+        for n in range(1, self.instances + 1):
+            name = self.name if n == 1 else f"{self.name}-{n}"
+            port = self.port + n - 1
+            address = (os.environ.get(url_env(name)) or f"http://{HOST}:{port}").rstrip("/")
+            out.append(Instance(self, name, address, port))
+        return out
 
     def load_factory(self) -> Callable:
         """Import the app factory (the heavy part: FastAPI, the service's routes and store)."""
@@ -121,13 +136,17 @@ def declarations() -> list[Service]:
 
 
 def _check_unique(services: list[Service]) -> None:
-    for attr in ("name", "port"):
-        seen: dict = {}
-        for service in services:
-            value = getattr(service, attr)
-            if value in seen:
-                raise ValueError(f"Services {seen[value]} and {service.name} declare the same {attr} {value!r}.")
-            seen[value] = service.name
+    names: dict[str, str] = {}
+    ports: dict[int, str] = {}
+    for service in services:
+        for name in (service.name, *(f"{service.name}-{n}" for n in range(2, service.instances + 1))):
+            if name in names:
+                raise ValueError(f"Services {names[name]} and {service.name} declare the same name {name!r}.")
+            names[name] = service.name
+        for port in (*range(service.port, service.port + service.instances), *service.extra_ports.values()):
+            if port in ports:
+                raise ValueError(f"Services {ports[port]} and {service.name} declare the same port {port!r}.")
+            ports[port] = service.name
 
 
 def declared(name: str) -> Service:
@@ -139,9 +158,23 @@ def declared(name: str) -> Service:
     raise KeyError(f"No lab service is called {name!r}. Known services: {known}.")
 
 
+def instances() -> list["Instance"]:
+    """Every running copy of every declared service, in port order."""
+    return [copy for service in declarations() for copy in service.copies()]
+
+
+def instance(name: str) -> "Instance":
+    """The copy named ``name`` ("catalog", "catalog-2"); a KeyError that lists the known ones otherwise."""
+    for copy in instances():
+        if copy.name == name:
+            return copy
+    known = ", ".join(c.name for c in instances())
+    raise KeyError(f"No lab service is called {name!r}. Known services: {known}.")
+
+
 def lab_hosts() -> list[str]:
     """Host names a lab service may call besides loopback: the lab's containers under compose."""
-    return ["jupyterlab", *(s.name for s in declarations())]
+    return ["jupyterlab", *(c.name for c in instances())]
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,7 @@ class Instance:
     service: Service
     name: str  # the service's name, or e.g. "catalog-2" for a second copy
     url: str  # where clients reach this copy
+    default_port: int = 0  # its port when LAB_<NAME>_URL does not say otherwise
 
     @property
     def port(self) -> int:
@@ -160,6 +194,5 @@ class Instance:
 
     @classmethod
     def of(cls, name: str) -> "Instance":
-        """The one ordinary copy of service ``name`` at its configured address."""
-        service = declared(name)
-        return cls(service, service.name, service.url)
+        """The copy ``name`` at its configured address."""
+        return instance(name)

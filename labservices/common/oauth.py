@@ -6,9 +6,8 @@ application exchange its ``client_id`` and ``client_secret`` for a short-lived B
     router = token_router("/oauth/token", realm="shop", scopes_for=lambda client: ["read"])
 
 The service's settings carry the clients (``oauth_clients``) and the signing key
-(``token_issuer()``); ``TokenIssuer.verify`` checks a token with the algorithm pinned (so
-``alg: none`` and RS/HS confusion fail) and ``exp``, ``iat``, ``iss``, ``aud`` and ``sub``
-required. Errors of the token endpoint follow RFC 6749 §5.2 (``{"error": "invalid_client",
+(``token_issuer()``); the tokens themselves are ``labservices.common.auth``'s JWTs (the algorithm
+pinned, ``exp``, ``iat``, ``iss``, ``aud`` and ``sub`` required). Errors of the token endpoint follow RFC 6749 §5.2 (``{"error": "invalid_client",
 "error_description": ...}``), not the lecture's envelope, because OAuth client libraries parse
 exactly that shape; ``request_id`` and ``timestamp`` are added so the error can still be traced.
 """
@@ -17,23 +16,21 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import secrets
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, Protocol
 from urllib.parse import unquote
 
-import jwt
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .auth import InvalidToken, issue_token, verify_token
 from .clock import now_iso
 from .context import current_request_id
 from .errors import ApiError
 
-ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+__all__ = ["InvalidToken", "OAuthClient", "OAuthError", "Token", "TokenIssuer", "bearer_scopes", "token_router"]
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -72,13 +69,9 @@ class OAuthError(BaseModel):
     timestamp: str
 
 
-class InvalidToken(Exception):
-    """Why a token was refused, in English: it goes into the ``WWW-Authenticate`` header."""
-
-
 @dataclass(frozen=True)
 class TokenIssuer:
-    """Signs and verifies one service's access tokens (HS256 with the service's own secret)."""
+    """One service's signing key and names for its access tokens (``labservices.common.auth`` signs them)."""
 
     secret: str
     issuer: str
@@ -86,34 +79,13 @@ class TokenIssuer:
 
     def issue(self, client: OAuthClient, scopes: list[str], roles: list[str]) -> tuple[str, int]:
         """A signed access token for ``client`` and how many seconds it lives."""
-        now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": client.client_id, "iat": now,
-                  "exp": now + client.token_ttl_s, "jti": secrets.token_hex(8), "scope": " ".join(scopes),
-                  "roles": roles}
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM), client.token_ttl_s
+        token = issue_token(self.secret, issuer=self.issuer, audience=self.audience, subject=client.client_id,
+                            ttl_s=client.token_ttl_s, scope=" ".join(scopes), roles=roles)
+        return token, client.token_ttl_s
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or InvalidToken saying what is wrong with it."""
-        try:
-            return jwt.decode(token, self.secret, algorithms=[ALGORITHM], audience=self.audience,
-                              issuer=self.issuer, options={"require": REQUIRED_CLAIMS})
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("The access token expired") from exc
-        except jwt.InvalidAlgorithmError as exc:
-            raise InvalidToken(f"The token must be signed with {ALGORITHM}") from exc
-        except jwt.InvalidSignatureError as exc:
-            raise InvalidToken("The token signature is invalid") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise InvalidToken(f"The token audience must be {self.audience}") from exc
-        except jwt.InvalidIssuerError as exc:
-            raise InvalidToken(f"The token issuer must be {self.issuer}") from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise InvalidToken(f"The token has no {exc.claim} claim") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise InvalidToken("The token is not valid yet") from exc
-        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-            # forged claims of the wrong type, numbers past any range, JSON nested past Python's stack
-            raise InvalidToken("The token is malformed") from exc
+        return verify_token(token, self.secret, issuer=self.issuer, audience=self.audience)
 
 
 class IssuesTokens(Protocol):

@@ -43,8 +43,8 @@ class ServiceSettings(BaseSettings):
         each request came to, which is right for every client (loopback, compose, a proxy).
         """
         settings = cls(**overrides)
-        if instance is not None and settings.db_path is None:
-            settings.db_path = lab_home() / "data" / f"{instance.name}.sqlite3"
+        if instance is not None and settings.db_path is None:  # copies of one service share its data
+            settings.db_path = lab_home() / "data" / f"{instance.service.name}.sqlite3"
         return settings
 
     def database_path(self, service: str) -> Path:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from labservices.common.declaration import declarations
+from labservices.common.declaration import declarations, instances
 from labservices.common.logs import configure_logging
 
 from .control import build_control_app
@@ -46,7 +46,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    known = [s.name for s in declarations()]
+    known = [i.name for i in instances()]
     names = [] if args.none else [n.strip() for n in args.only.split(",") if n.strip()] if args.only else known
     unknown = [n for n in names if n not in known]
     if unknown:

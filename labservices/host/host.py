@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labservices.common.declaration import Instance
 from labservices.common.declaration import bind_host as default_bind_host
-from labservices.common.declaration import declarations
+from labservices.common.declaration import instances
 
 from .isolated import IsolatedRunner
 from .memory import pss_bytes, rss_bytes
@@ -44,7 +44,7 @@ class Host:
     def __init__(self, logs_dir: Path | None = None, bind_host: str | None = None) -> None:
         self.logs_dir = logs_dir
         self.bind_host = bind_host or default_bind_host()
-        self.instances = {s.name: Instance(s, s.name, s.url) for s in declarations()}
+        self.instances = {i.name: i for i in instances()}
         self.runners: dict[str, Runner | IsolatedRunner] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._restarts: set[asyncio.Task] = set()

@@ -5,10 +5,16 @@ waits on a lock without ``await`` stops every other service for that long. A thr
 loop ten times a second; when an answer is late by more than ``threshold`` it takes the loop
 thread's stack (``sys._current_frames``), blames the lab service whose code is on it, logs a
 warning in that service's log and keeps the record for ``GET /loop`` of the host.
+
+A late answer is only a block when the loop thread itself held the time: busy on the CPU for
+most of the delay, or stopped in a call outside the event loop (a sleep, a blocking read). When
+it mostly waited for a CPU that other processes had (a loaded machine), the delay is recorded
+as ``starved`` and blamed on nobody.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -26,6 +32,32 @@ class Block:
     service: str | None
     where: str  # the innermost frame of the lab's code: "labservices/shop/routes/products.py:42 in list_products"
     stack: str
+    cpu_ms: float | None = None  # what the loop thread spent on the CPU meanwhile
+
+
+def _stat(native_id: int) -> list[str] | None:
+    try:
+        return open(f"/proc/self/task/{native_id}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cpu_s(native_id: int) -> float | None:
+    """CPU time (user + system) one thread of this process has used, from /proc (Linux)."""
+    fields = _stat(native_id)
+    try:
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
+    except (ValueError, IndexError):
+        return None
+
+
+def _sleeping(native_id: int) -> bool:
+    """True when the thread is stopped in a system call (a sleep, a blocking read), not waiting for a CPU."""
+    fields = _stat(native_id)
+    return bool(fields) and fields[0] in ("S", "D")
+
+
+IDLE_FRAMES = ("select", "poll", "_run_once")  # where an idle loop waits for the next event
 
 
 class LoopWatchdog:
@@ -36,8 +68,10 @@ class LoopWatchdog:
         self.interval_s = interval_s
         self.blocks: deque[Block] = deque(maxlen=50)
         self.count = 0
+        self.starved = 0
         self.max_lag_ms = 0.0
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loop-watchdog", daemon=True)
 
@@ -52,6 +86,7 @@ class LoopWatchdog:
         while not self._stop.wait(self.interval_s):
             answered = threading.Event()
             sent = time.perf_counter()
+            cpu_before = _cpu_s(self._loop_native)
             try:
                 self.loop.call_soon_threadsafe(answered.set)
             except RuntimeError:
@@ -60,17 +95,28 @@ class LoopWatchdog:
                 self.max_lag_ms = max(self.max_lag_ms, (time.perf_counter() - sent) * 1000)
                 continue
             frame = sys._current_frames().get(self._loop_thread)
+            sleeping = _sleeping(self._loop_native)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
             service, where = self._blame(frame)
             while not answered.wait(1.0):
                 if self._stop.is_set():
                     return
             duration = (time.perf_counter() - sent) * 1000
+            cpu_after = _cpu_s(self._loop_native)
+            cpu_ms = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000
             self.max_lag_ms = max(self.max_lag_ms, duration)
+            idle = frame is not None and frame.f_code.co_name in IDLE_FRAMES
+            busy = cpu_ms is None or cpu_ms >= duration / 2
+            if idle or not (busy or sleeping):
+                self.starved += 1  # the loop was waiting for a CPU the machine gave others, not held by a service
+                continue
             self.count += 1
-            self.blocks.append(Block(time.time(), round(duration, 1), service, where, stack[-3000:]))
+            self.blocks.append(Block(time.time(), round(duration, 1), service, where, stack[-3000:],
+                                     None if cpu_ms is None else round(cpu_ms, 1)))
             log.warning("event loop blocked for %.0f ms at %s", duration, where,
-                        extra={"service": service, "blocked_ms": round(duration, 1), "where": where})
+                        extra={"service": service, "blocked_ms": round(duration, 1), "where": where,
+                               "cpu_ms": None if cpu_ms is None else round(cpu_ms, 1),
+                               "innermost": _innermost(frame)})
 
     def _blame(self, frame) -> tuple[str | None, str]:
         """The innermost frame from a service package: which service, which line."""
@@ -89,5 +135,11 @@ class LoopWatchdog:
         return None, f"{innermost.f_code.co_filename}:{innermost.f_lineno} in {innermost.f_code.co_name}"
 
     def report(self) -> dict:
-        return {"threshold_ms": self.threshold_s * 1000, "blocked": self.count, "max_lag_ms": round(self.max_lag_ms, 1),
-                "blocks": [asdict(b) for b in self.blocks]}
+        return {"threshold_ms": self.threshold_s * 1000, "blocked": self.count, "starved": self.starved,
+                "max_lag_ms": round(self.max_lag_ms, 1), "blocks": [asdict(b) for b in self.blocks]}
+
+
+def _innermost(frame) -> str:
+    if frame is None:
+        return "unknown"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"

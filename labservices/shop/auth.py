@@ -20,10 +20,9 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, O
 from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError
-from labservices.common.oauth import InvalidToken
+from labservices.common.auth import InvalidToken, verify_password
 from labservices.common.ratelimit import count
 
-from .passwords import verify_password
 from .settings import ApiKey, Settings, SettingsDep
 from .store import StoreDep
 

@@ -12,7 +12,7 @@ import random
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
-from .passwords import hash_password
+from labservices.common.auth import hash_password
 
 # id, username, email, first, last, date_of_birth, city, roles, active, created_at, last_login, password
 USERS = [

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 from fastapi import Path, Query, Request, Response
 
 from labservices.common import ApiError, error_responses
+from labservices.common.auth import hash_password
 from labservices.common.http import LabRouter, if_match, json_with_etag, location_of, with_etag
 from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import Admin, CurrentClient, Reader, Writer
 from ..models import (MAX_ID, Me, UserCreate, UserPublic, UserPublicV2, UserReplace, UsersPublic, UsersPublicV2,
                       UserUpdate)
-from ..passwords import hash_password
 from ..store import StoreDep
 from ..versions import ApiVersion
 
