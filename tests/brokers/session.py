@@ -28,6 +28,7 @@ def free_broker_env() -> dict[str, str]:
         "LAB_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}",
         "LAB_RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{free_port()}",
         "LAB_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",  # the mailbox's SMTP side: never another run's
     }
 
 
