@@ -105,6 +105,8 @@ class PaymentsWebhooks:
             payload = Webhook(endpoint["secret"]).verify(body, headers)
         except WebhookVerificationError as exc:
             raise ApiError(401, "INVALID_SIGNATURE", f"Підпис вебхука не збігається: {exc}") from None
+        except (ValueError, RecursionError):  # signed, but not JSON
+            payload = None
         if not isinstance(payload, dict):
             raise ApiError(400, "VALIDATION_ERROR", "Тіло вебхука має бути JSON-об'єктом")
         return payload

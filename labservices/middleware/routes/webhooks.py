@@ -55,7 +55,7 @@ async def mailer_event(request: Request, engine: EngineDep, store: StoreDep) -> 
         try:
             event = Webhook(secret).verify(body, headers)
             break
-        except WebhookVerificationError:
+        except (WebhookVerificationError, ValueError, RecursionError):  # another secret's, or signed but not JSON
             continue
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict) or not event["data"].get("email"):
         raise ApiError(401, "INVALID_SIGNATURE", "Підпис вебхука розсилки не збігається (або в ньому немає email)")
