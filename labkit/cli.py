@@ -75,20 +75,55 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+# JupyterLab settings every student gets: no "official Jupyter news?" pop-up, no update check.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
 def jupyter_command(jupyter: str, ip: str, port: int, no_browser: bool) -> list[str]:
-    """The JupyterLab command `lab start` runs: rooted at the repository, opening notebook 00."""
+    """The JupyterLab command `lab start` runs: rooted at the repository, opening notebook 00, quiet."""
     argv = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "--ip", ip, "--port", str(port),
             # The packaging folder is noise in a student's file browser.
-            "--ContentsManager.hide_globs=['__pycache__', '*.pyc', '*.egg-info', '.ipynb_checkpoints', '.venv']"]
+            "--ContentsManager.hide_globs=['__pycache__', '*.pyc', '*.egg-info', '.ipynb_checkpoints', '.venv']",
+            # Only what a student needs to read: the URL to open (Jupyter prints it at its "critical" level).
+            "--ServerApp.log_level=WARN", "--LabApp.log_level=WARN", "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if no_browser:
         argv.append("--no-browser")
     if os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI machines often run as root
     first = ROOT / "notebooks" / "00-start-here.ipynb"
     if first.exists():
-        # The printed URL and the browser both open the first notebook, not the launcher.
-        argv.append(f"--ServerApp.default_url=/lab/tree/{first.relative_to(ROOT).as_posix()}")
+        # The printed URL and the browser both open the first notebook, not the launcher: JupyterLab's
+        # own default_url (/lab) wins over the server's, so it is the LabApp's that must be set.
+        argv.append(f"--LabApp.default_url=/lab/tree/{first.relative_to(ROOT).as_posix()}")
     return argv
+
+
+def jupyter_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The server's environment: this Python's scripts first on PATH, so `lab status` works in its terminal."""
+    scripts = os.path.dirname(sys.executable)
+    path = environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        path = scripts + os.pathsep + path if path else scripts
+    return {**environ, "PATH": path}
+
+
+def write_lab_settings(prefix: Path = Path(sys.prefix)) -> Path | None:
+    """JupyterLab's settings overrides for this environment (merged with any already there); None if read-only."""
+    target = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        current = json.loads(target.read_text()) if target.exists() else {}
+    except (OSError, ValueError):
+        current = {}
+    merged = {**current, **{k: {**current.get(k, {}), **v} for k, v in LAB_SETTINGS.items()}}
+    if merged == current:
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(merged, indent=2) + "\n")
+    except OSError:
+        return None  # a read-only environment: the pop-up stays, nothing else changes
+    return target
 
 
 def _each(args: argparse.Namespace, verb: str, act) -> int:
@@ -140,9 +175,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     if not jupyter:
         raise StackError("JupyterLab is not installed in this environment; run `make setup` (or `pip install -e .`).")
     cmd_up(args)
-    print("Opening JupyterLab; the stack keeps running after you close it (`lab down` stops it).", file=sys.stderr)
+    print("Opening JupyterLab on notebook 00: open the link below. The lab keeps running after you close it "
+          "(`lab down` stops it).", file=sys.stderr)
     os.chdir(ROOT)
-    os.execv(jupyter, jupyter_command(jupyter, args.ip, args.port, args.no_browser))
+    write_lab_settings()
+    os.execve(jupyter, jupyter_command(jupyter, args.ip, args.port, args.no_browser), jupyter_environment(dict(os.environ)))
     return 0  # not reached
 
 

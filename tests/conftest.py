@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -139,3 +139,17 @@ def running_host(names: list[str], home: Path, extra_env: dict[str, str] | None 
         stack.down()
         os.environ.clear()
         os.environ.update(saved)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "it") -> Any:
+    """Wait until ``check()`` returns something truthy and return it; fail saying what never happened."""
+    found: dict = {}
+
+    def probe() -> bool:
+        found["v"] = check()
+        return bool(found["v"])
+
+    assert wait_until(probe, timeout=timeout, interval=0.1), f"{what} never happened (last: {found.get('v')!r})"
+    return found["v"]
+
+

@@ -13,14 +13,13 @@ for as long as its sandbox runs:
   empty broker of its own, and the checks declare and watch their queues there too.
   Guards in the grader keep the sandbox's connections to that virtual host and its
   management API requests to that user (:mod:`~labkit.grading.guards`).
-- **Kafka** has no virtual hosts, and the notebooks use fixed names (``ex09-orders``,
-  recreated by ``new_topic``; the group ``ex09-analytics``), so two sandboxes on one
-  Kafka would trip over each other: one Kafka lease is out at a time (a file lock per
-  bootstrap address, so two ``lab grade`` runs take turns too). The checks' topics and
-  groups are fresh per run and deleted after it; the topics and groups that appeared
-  while the notebook ran (its own, ``ex09-orders``...) are deleted when the lease ends,
-  so the next submission finds Kafka as the batch found it. A guard lets through the
-  client APIs only: nothing that changes the cluster for those who come next.
+- **Kafka** has no virtual hosts, so each lease is a namespace: a prefix of its own
+  (``lab-grade-<owner>-<random>-``) that the proxy in the grader adds to every topic
+  name, group id and transactional id the sandbox sends and takes off what comes back
+  (:mod:`~labkit.grading.kafka_namespace`). The notebooks' fixed names (``ex09-orders``,
+  ``ex09-analytics``) then never meet another submission's, so Kafka notebooks run in
+  parallel; the checks use the prefix themselves (``ctx.services["kafka-namespace"]``).
+  Everything under the prefix is deleted when the lease ends. Only client APIs pass.
 
 The sandbox reaches a broker where its address says (and, for Kafka, where the broker
 advertises itself), through the bridge; nothing else. A broker that does not answer is
@@ -29,16 +28,13 @@ advertises itself), through the bridge; nothing else. A broker that does not ans
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import logging
 import os
 import secrets
 import socket
-import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
@@ -46,8 +42,10 @@ import requests
 
 from labkit import config
 
-from .guards import AmqpGuard, HttpAuthGuard, KafkaGuard
-from .sandbox import Endpoint
+from .cgroup import owner, owner_gone
+from .guards import AmqpGuard, HttpAuthGuard
+from .kafka_namespace import Budget, KafkaNamespace
+from .endpoints import Endpoint
 
 log = logging.getLogger("labkit.grading")
 
@@ -105,6 +103,7 @@ class BrokerSet:
         parts = urlsplit(self.amqp_url)
         self._admin = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
         self._swept = False
+        self._kafka_swept = False
         self._lock = threading.Lock()
 
     def lease(self, names) -> Lease:
@@ -207,7 +206,7 @@ class BrokerSet:
         except (requests.RequestException, ValueError, AttributeError):
             pass
 
-    # --- Kafka: one lease at a time -----------------------------------------------------------
+    # --- Kafka: a namespace per lease ----------------------------------------------------------
 
     def _kafka(self, lease: Lease) -> None:
         from labkit.brokers.probe import kafka_metadata
@@ -220,63 +219,64 @@ class BrokerSet:
                 f"Kafka is not running at {self.kafka_bootstrap}: start it with `lab up` "
                 "(or set LAB_KAFKA_BOOTSTRAP) and grade again.",
                 f"Не перевірено: Kafka для перевірки не відповідала ({self.kafka_bootstrap}).")
-        digest = hashlib.sha1(self.kafka_bootstrap.encode()).hexdigest()[:12]
-        fd = os.open(Path(tempfile.gettempdir()) / f"{PREFIX}kafka-{digest}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # another worker's (or grader's) Kafka notebook may still be running
-        except OSError:
-            os.close(fd)
-            raise
-        lease._undo.append(lambda: os.close(fd))  # closing drops the lock
-        before = self._kafka_names()
-        if before is not None:
-            lease._undo.append(lambda: self._kafka_forget(before))
+        self._kafka_sweep()
+        prefix = f"{PREFIX}{owner()}-{secrets.token_hex(4)}-"
+        budget, topic_ids = Budget(), set()
+        lease._undo.append(lambda: self._kafka_forget(prefix))
         lease.env["LAB_KAFKA_BOOTSTRAP"] = self.kafka_bootstrap
-        lease.services["kafka"] = self.kafka_bootstrap
+        lease.services.update({"kafka": self.kafka_bootstrap, "kafka-namespace": prefix})
         # Clients connect to the bootstrap address, then to each broker where it advertises itself.
         seen: list[tuple[str, int]] = []
         for host, port in [*addresses, *((h, p) for _, h, p in cluster.brokers)]:
             if (host, port) not in seen:
                 seen.append((host, port))
-                lease.endpoints.append(Endpoint(f"kafka-{len(seen)}", host, port, (host, port), guard=KafkaGuard))
-
+                lease.endpoints.append(Endpoint(f"kafka-{len(seen)}", host, port, (host, port),
+                                                guard=lambda: KafkaNamespace(prefix, budget, topic_ids)))
 
     def _kafka_admin(self):
         from kafka import KafkaAdminClient
 
         return KafkaAdminClient(bootstrap_servers=self.kafka_bootstrap, client_id="lab-grade", request_timeout_ms=10000)
 
-    def _kafka_names(self) -> tuple[set[str], set[str]] | None:
-        """The topics and consumer groups Kafka holds now, or None if it will not say."""
+    def _kafka_forget(self, *prefixes: str, owners=None) -> None:
+        """Delete the topics and groups under ``prefixes`` (or of the dead ``owners``); best effort, as `lab reset`."""
         try:
             admin = self._kafka_admin()
-        except Exception:  # noqa: BLE001 - kafka-python raises several kinds; the lease works without
-            return None
-        try:
-            groups = {g[0] if isinstance(g, tuple) else g.get("group_id") for g in admin.list_groups()}
-            return set(admin.list_topics()), {g for g in groups if g}
-        except Exception:  # noqa: BLE001
-            return None
-        finally:
-            admin.close()
-
-    def _kafka_forget(self, before: tuple[set[str], set[str]]) -> None:
-        """Delete the topics and groups that appeared during the lease (a group still holding members stays)."""
-        now = self._kafka_names()
-        if now is None:
+        except Exception:  # noqa: BLE001 - kafka-python raises several kinds; nothing to delete then
             return
-        topics = sorted(t for t in now[0] - before[0] if not t.startswith("__"))
-        groups = sorted(now[1] - before[1])
-        admin = self._kafka_admin()
         try:
+            def ours(name: str) -> bool:
+                return name.startswith(prefixes) if prefixes else owners(name)
+
+            topics = sorted(t for t in admin.list_topics() if ours(t))
+            groups = sorted(g for g in (g[0] if isinstance(g, tuple) else g.get("group_id")
+                                        for g in admin.list_groups()) if g and ours(g))
             for delete, names in ((admin.delete_topics, topics), (admin.delete_groups, groups)):
                 if names:
                     try:
                         delete(names)
-                    except Exception:  # noqa: BLE001 - best effort, as `lab reset` is
+                    except Exception:  # noqa: BLE001 - e.g. a group still leaving; Tansu without DeleteGroups
                         log.info("could not delete Kafka %s after a submission", names, exc_info=True)
+            deadline = time.monotonic() + 10  # Kafka deletes topics in the background: wait until they are gone
+            while topics and time.monotonic() < deadline and set(topics) & set(admin.list_topics()):
+                time.sleep(0.2)
+        except Exception:  # noqa: BLE001
+            log.info("could not list Kafka's topics to clean up", exc_info=True)
         finally:
             admin.close()
+
+    def _kafka_sweep(self) -> None:
+        """Once per batch: delete the namespaces an earlier grader on this machine left when it was killed."""
+        with self._lock:
+            if self._kafka_swept:
+                return
+            self._kafka_swept = True
+
+        def dead(name: str) -> bool:
+            parts = name[len(PREFIX):].split("-") if name.startswith(PREFIX) else []
+            return len(parts) > 3 and owner_gone(f"{parts[0]}-{parts[1]}")
+
+        self._kafka_forget(owners=dead)
 
 
 def _alive(pid: int) -> bool:

@@ -18,22 +18,29 @@ def add_parsers(subparsers) -> None:
     """Add ``grade`` and ``release`` to the ``lab`` command's subparsers."""
     p = subparsers.add_parser(
         "grade", help="grade a folder of submitted notebooks into a gradebook",
-        description="Grade every SUBMISSIONS/<student>.ipynb or SUBMISSIONS/<student>/*.ipynb, each in its own "
-                    "sandboxed process, against private lab services (and, for ex08/ex09, the lab's brokers: `lab up`); "
-                    "write gradebook.csv, gradebook.json and feedback/<student>.md into --out.")
-    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions (or one notebook)")
+        description="Grade every SUBMISSIONS/<student>.ipynb or SUBMISSIONS/<student>/*.ipynb (or Moodle's "
+                    "\"Download all submissions\" zip, or its unpacked folders), each in its own sandboxed process, "
+                    "against private lab services (and, for ex08/ex09, the lab's brokers: `lab up`); write "
+                    "gradebook.csv, gradebook.json, feedback/<student>.md and, for Moodle, moodle.csv into --out.")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder of submissions, one notebook, or Moodle's submissions zip")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the gradebook and feedback")
     p.add_argument("--checks", type=Path, metavar="DIR", help="folder of extra (hidden) check files, *.py")
     p.add_argument("--exercise", action="append", dest="only", metavar="ID",
                    help="grade only this exercise (repeat for more; default: every exercise found)")
     p.add_argument("-j", "--workers", type=int, default=None,
-                   help=f"submissions graded in parallel (default: the number of cores, {os.cpu_count()})")
-    p.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per submission (default 60)")
+                   help=f"submissions graded in parallel (default: two per core, {2 * (os.cpu_count() or 1)})")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="wall-clock seconds per notebook: its cells and every check (default 60)")
     p.add_argument("--step-timeout", type=float, default=10.0,
                    help="seconds one cell or one call may take (default 10)")
+    p.add_argument("--check-timeout", type=float, default=30.0,
+                   help="seconds one check may take, everything it waits for included (default 30)")
     p.add_argument("--memory", type=int, default=1024, metavar="MB", help="memory per submission (default 1024 MB)")
     p.add_argument("--output", type=int, default=256, metavar="KB", help="printed output kept (default 256 KB)")
     p.add_argument("--format", choices=("md", "html"), default="md", help="feedback files (default md)")
+    p.add_argument("--moodle-max", type=float, default=None, metavar="POINTS",
+                   help="the assignment's maximum grade in Moodle: moodle.csv scales totals to it (default: the points)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_grade)
 
@@ -48,22 +55,23 @@ def add_parsers(subparsers) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .batch import BatchError, discover, grade
+    from .batch import BatchError, grade
     from .catalog import CatalogError
     from .progress import Progress
     from .sandbox import Limits
+    from .submissions import DiscoveryError, discover
 
     if args.workers is not None and args.workers < 1:
         print("lab grade: --workers must be 1 or more.", file=sys.stderr)
         return 2
     limits = Limits(timeout=args.timeout, step_timeout=min(args.step_timeout, args.timeout),
-                    memory_mb=args.memory, output_kb=args.output)
+                    check_timeout=args.check_timeout, memory_mb=args.memory, output_kb=args.output)
     try:
         total = len(discover(args.submissions))
         progress = Progress(total, enabled=not args.quiet)
         outcome = grade(args.submissions, args.out, checks=args.checks, only=args.only, workers=args.workers,
-                        limits=limits, feedback_format=args.format, progress=progress)
-    except (BatchError, CatalogError) as exc:
+                        limits=limits, feedback_format=args.format, moodle_max=args.moodle_max, progress=progress)
+    except (BatchError, CatalogError, DiscoveryError) as exc:
         print(f"lab grade: {exc}", file=sys.stderr)
         return 1
     statuses = Counter(g.status for g in outcome.results)
@@ -71,8 +79,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(f"Graded {n} submission(s) in {outcome.seconds:.1f} s "
           f"({outcome.seconds / max(n, 1):.2f} s each): "
           + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
-    for key in ("csv", "json", "feedback"):
-        print(f"  {outcome.paths[key]}")
+    for key in ("csv", "json", "feedback", "moodle"):
+        if key in outcome.paths:
+            print(f"  {outcome.paths[key]}")
     return 0
 
 

@@ -11,9 +11,8 @@ submission's share. What the broker sends back is copied as it is.
 - :class:`HttpAuthGuard` (RabbitMQ's management API): every request carries the
   submission's own credentials (a user that sees only its virtual host), and a body
   only with one ``Content-Length``.
-- :class:`KafkaGuard`: requests of the client APIs only (produce, fetch, consumer
-  groups, listing, creating and deleting topics); none of the cluster's
-  administration (configs, ACLs, quotas, partitions, deleting records or groups).
+- ``kafka_namespace.KafkaNamespace``: Kafka requests of the client APIs only, renamed
+  into the submission's own namespace (and its responses renamed back).
 """
 from __future__ import annotations
 
@@ -137,58 +136,10 @@ class HttpAuthGuard:
         return int(lengths[0])
 
 
-# Kafka API keys a client needs: produce, fetch, offsets, metadata, consumer groups, topics, transactions,
-# and what is read-only. Everything else (configs, ACLs, quotas, partitions, deleting records or groups,
-# SCRAM users, the brokers' and controllers' own APIs) is refused.
-KAFKA_CLIENT_APIS = {
-    0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "OffsetCommit", 9: "OffsetFetch",
-    10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat", 13: "LeaveGroup", 14: "SyncGroup",
-    15: "DescribeGroups", 16: "ListGroups", 18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics",
-    22: "InitProducerId", 23: "OffsetForLeaderEpoch", 24: "AddPartitionsToTxn", 25: "AddOffsetsToTxn",
-    26: "EndTxn", 28: "TxnOffsetCommit", 29: "DescribeAcls", 32: "DescribeConfigs", 35: "DescribeLogDirs",
-    60: "DescribeCluster", 61: "DescribeProducers", 65: "DescribeTransactions", 66: "ListTransactions",
-    68: "ConsumerGroupHeartbeat", 69: "ConsumerGroupDescribe", 71: "GetTelemetrySubscriptions",
-    72: "PushTelemetry", 75: "DescribeTopicPartitions",
-}
-KAFKA_REFUSED_NAMES = {
-    21: "DeleteRecords", 30: "CreateAcls", 31: "DeleteAcls", 33: "AlterConfigs", 34: "AlterReplicaLogDirs",
-    37: "CreatePartitions", 42: "DeleteGroups", 43: "ElectLeaders", 44: "IncrementalAlterConfigs",
-    45: "AlterPartitionReassignments", 47: "OffsetDelete", 49: "AlterClientQuotas", 51: "AlterUserScramCredentials",
-}
-
-
-class KafkaGuard:
-    """Kafka requests (``int32 size``, ``int16 api_key``, ...) with a client API key only; streamed, not buffered."""
-
-    MAX_REQUEST = 64 << 20
-
-    def __init__(self, allowed: dict[int, str] | None = None) -> None:
-        self.allowed = KAFKA_CLIENT_APIS if allowed is None else allowed
-        self.buf = b""
-        self.left = 0  # bytes of the current request still to pass
-
-    def feed(self, data: bytes) -> bytes:
-        out = b""
-        self.buf += data
-        while self.buf:
-            if self.left:
-                take = self.buf[:self.left]
-                out, self.buf, self.left = out + take, self.buf[len(take):], self.left - len(take)
-                continue
-            if len(self.buf) < 6:
-                break
-            size, key = struct.unpack(">ih", self.buf[:6])
-            if not 4 <= size <= self.MAX_REQUEST:
-                raise Refused(f"Kafka: a request of {size} bytes")
-            if key not in self.allowed:
-                name = KAFKA_REFUSED_NAMES.get(key, f"API key {key}")
-                raise Refused(f"Kafka: {name}, which changes the shared cluster")
-            self.left = size + 4
-        return out
-
-
 def relay(client: socket.socket, upstream: socket.socket, guard, on_refused: Callable[[str], None]) -> None:
-    """Copy the broker's bytes to the sandbox as they are, and the sandbox's through ``guard``; close both at the end."""
+    """Copy the sandbox's bytes through ``guard.feed`` and the broker's through ``guard.reply`` (or as they are,
+    for a guard without one); close both sides at the end."""
+    answer = getattr(guard, "reply", None)
     left = [2]
     lock = threading.Lock()
 
@@ -205,6 +156,16 @@ def relay(client: socket.socket, upstream: socket.socket, guard, on_refused: Cal
         except OSError:
             pass
 
+    def cut(why: str | None) -> None:
+        """Both ways: the sandbox learns nothing more on this connection, and the broker gets nothing more."""
+        if why:
+            on_refused(why)
+        for sock in (client, upstream):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def outbound() -> None:
         try:
             while data := client.recv(65536):
@@ -213,22 +174,25 @@ def relay(client: socket.socket, upstream: socket.socket, guard, on_refused: Cal
                     upstream.sendall(passed)
             shut(upstream)
         except Refused as refused:
-            on_refused(str(refused))
-            for sock in (client, upstream):  # both ways: the sandbox learns nothing more on this connection
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            cut(str(refused))
         except OSError:
             shut(upstream)
+        except Exception as exc:  # noqa: BLE001 - bytes the guard could not handle: cut, as for a refusal
+            cut(f"a request the grader could not read ({type(exc).__name__})")
         finish()
 
     def inbound() -> None:
         try:
             while data := upstream.recv(65536):
-                client.sendall(data)
+                passed = answer(data) if answer else data
+                if passed:
+                    client.sendall(passed)
+        except Refused as refused:
+            cut(str(refused))
         except OSError:
             pass
+        except Exception:  # noqa: BLE001 - a response the guard cannot read: the connection ends, the grader goes on
+            cut(None)
         shut(client)
         finish()
 

@@ -6,6 +6,8 @@ import threading
 import time
 from collections import Counter
 
+from . import text
+
 
 class Progress:
     def __init__(self, total: int, stream=None, enabled: bool = True) -> None:
@@ -28,7 +30,7 @@ class Progress:
                 self.stream.write("\r" + self.bar() + "\x1b[K")
             else:
                 width = len(str(self.total))
-                self.stream.write(f"[{self.done:>{width}}/{self.total}] {student}: {status}, "
+                self.stream.write(f"[{self.done:>{width}}/{self.total}] {text.clean(student, 60)}: {status}, "
                                   f"{score}/{max_score} ({seconds:.1f} s)\n")
             self.stream.flush()
 

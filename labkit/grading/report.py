@@ -6,8 +6,9 @@ so what the instructor sends back is exactly what the student saw.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
+
+from . import text
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Report:
         return "\n".join(out) + "\n"
 
     def to_html(self) -> str:
-        e = html.escape
+        e = text.html_text
         color = "#1a7f37" if self.max_score and self.score == self.max_score else "#9a6700"
         rows = []
         for r in self.results:
@@ -135,7 +136,7 @@ class Feedback:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        notices = "".join(f"<div style='color:#cf222e'><b>{html.escape(n)}</b></div>" for n in self.notices)
+        notices = "".join(f"<div style='color:#cf222e'><b>{text.html_text(n)}</b></div>" for n in self.notices)
         return notices + "".join(r.to_html() for r in self.reports)
 
     def to_markdown(self) -> str:
@@ -143,6 +144,6 @@ class Feedback:
         return "\n".join(parts)
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+def _md(value) -> str:
+    """Text safe inside a Markdown table cell: one line, bounded, nothing that renders as markup."""
+    return text.markdown(value)

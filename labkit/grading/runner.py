@@ -7,9 +7,11 @@ next check still runs.
 from __future__ import annotations
 
 import logging
+import threading
 
 import requests
 
+from . import text
 from .exercise import Check, CheckFailed, Context, Exercise
 from .report import Report, Result
 from .student import StudentError
@@ -51,11 +53,47 @@ def run_check(check: Check, ctx: Context) -> Result:
                           "Це не ваша помилка: повідомте викладача.")
     else:
         result.passed, result.earned = True, check.points
+    # What a check saw may be the submission's text: one bounded line each, whatever the check put there.
+    result.expected, result.seen, result.message = (text.clean(v) for v in (result.expected, result.seen,
+                                                                            result.message))
     return result
 
 
-def run_exercise(exercise: Exercise, student, services: dict[str, str]) -> Report:
-    """All of ``exercise``'s checks, in order, against ``student`` and the live ``services``."""
+def run_bounded(check: Check, ctx: Context, limit: float) -> Result:
+    """``run_check`` within ``limit`` seconds and the time the student has left (``lab grade``).
+
+    A check that runs over stops the sandbox (which ends whatever the check was waiting
+    for: a call, the student's app), so a slow or silent submission cannot hold the batch.
+    """
+    student = ctx.student
+    budget = min(limit, student.remaining())
+    failed = Result(check.id, check.description, check.points, 0, False, hint=check.hint_uk)
+    if budget <= 0:
+        failed.message = "Не перевірено: час на цю роботу вичерпано."
+        return failed
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.setdefault("result", run_check(check, ctx)), daemon=True,
+                              name=f"lab-check-{check.id}")
+    worker.start()
+    worker.join(budget)
+    if not worker.is_alive():
+        if "result" in box:
+            return box["result"]
+        failed.message = "Внутрішня помилка перевірки. Це не ваша помилка: повідомте викладача."
+        return failed
+    whole = student.remaining() <= 0
+    student.expire(f"The notebook used up its {student.limits.timeout:.0f} s during the check {check.id}."
+                   if whole else f"The check {check.id} was stopped after {budget:.0f} s.")
+    worker.join(10)
+    failed.message = f"Перевірку зупинено: вона тривала понад {budget:.0f} с (повільна або мовчазна відповідь)."
+    return failed
+
+
+def run_exercise(exercise: Exercise, student, services: dict[str, str], check_timeout: float | None = None) -> Report:
+    """All of ``exercise``'s checks, in order, against ``student`` and the live ``services``.
+
+    With ``check_timeout`` (``lab grade``), each check runs under :func:`run_bounded`.
+    """
     report = Report(exercise.id, exercise.title)
     down = [name for name in exercise.services if not service_up(services.get(name))]
     if down:
@@ -67,7 +105,8 @@ def run_exercise(exercise: Exercise, student, services: dict[str, str]) -> Repor
     ctx = Context(student=student, services=services)
     try:
         for check in exercise.checks:
-            report.results.append(run_check(check, ctx))
+            report.results.append(run_check(check, ctx) if check_timeout is None
+                                  else run_bounded(check, ctx, check_timeout))
     finally:
         if exercise.teardown is not None:
             try:

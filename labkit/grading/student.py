@@ -43,6 +43,9 @@ class StudentError(Exception):
             "timeout": f"{n} не повернула результат вчасно{self.detail}. Перевірте, чи немає нескінченного циклу.",
             "crashed": f"процес із вашим кодом аварійно завершився під час виклику {n}{detail}.",
             "app": f"ваш застосунок {n} не вдалося запустити{detail}.",
+            "too_large": f"{n} повернула завеликий результат ({self.type}{detail}).",
+            "tampered": (f"виклик {n} не виконано: код роботи писав у канал перевірки не відповідь, тож перевірку "
+                         "роботи зупинено."),
         }
         return texts.get(self.kind, f"{n}: {self.type}{detail}")
 
@@ -57,6 +60,21 @@ class KernelStudent:
 
     def has(self, name: str) -> bool:
         return name in self.namespace
+
+    def sources(self) -> list[str]:
+        """The code the student ran: the kernel's input history (IPython keeps it in ``In``), cell by cell,
+        then the source of each function the namespace holds now (for code that did not come from cells)."""
+        import inspect
+
+        history = self.namespace.get("In")
+        found = [c for c in history if isinstance(c, str)] if isinstance(history, list) else []
+        for value in list(self.namespace.values()):
+            if inspect.isfunction(value):
+                try:
+                    found.append(inspect.getsource(value))
+                except (OSError, TypeError):
+                    pass
+        return found
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if name not in self.namespace:

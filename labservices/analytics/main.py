@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query
@@ -16,8 +16,8 @@ from labservices.common import ApiError, Database, ServiceSettings, create_app, 
 from labservices.common.clock import iso
 from labservices.common.declaration import Instance
 from labservices.common.events import Event, EventBus, Poison
-from labservices.common.events import store as event_store
 from labservices.common.events import kafka as event_topic
+from labservices.common.events import store as event_store
 
 from . import SERVICE, projection
 

@@ -158,6 +158,10 @@ def create_app(
     app.state.client = ServiceClient(name, app.state.metrics, allowed_hosts=allowed_hosts)
     app.state.startup_error = None
     app.state.workers = list(workers)  # the event bus adds its own (labservices.common.events)
+    if isinstance(service, Instance) and service.service.discoverable:
+        from .discovery import registrar
+
+        app.state.workers.append(registrar(service))
     install_error_handlers(app)
     # add_middleware puts each new one outside the last: this reads from the innermost out.
     app.add_middleware(HeadOptionsMiddleware)

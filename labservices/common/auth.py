@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from typing import Any
@@ -70,3 +71,26 @@ def verify_token(token: str, secret: str, *, issuer: str, audience: str) -> dict
         raise InvalidToken("The token is not valid yet") from exc
     except (jwt.PyJWTError, ValueError, TypeError) as exc:  # forged claims of the wrong type included
         raise InvalidToken("The token is malformed") from exc
+
+
+# --- the users service's tokens: issued by users, checked by the gateway (and users itself) -------------
+
+USERS_ISSUER = "integration-lab-users"
+USERS_AUDIENCE = "integration-lab"
+USERS_SECRET_ENV = "LAB_USERS_JWT_SECRET"
+USERS_DEFAULT_SECRET = "users-sandbox-secret-not-for-production"
+
+
+def users_secret() -> str:
+    return os.environ.get(USERS_SECRET_ENV) or USERS_DEFAULT_SECRET
+
+
+def issue_users_token(subject: str, ttl_s: int, **claims: Any) -> str:
+    """An access token from the users service for user ``subject``."""
+    return issue_token(users_secret(), issuer=USERS_ISSUER, audience=USERS_AUDIENCE, subject=subject, ttl_s=ttl_s,
+                       **claims)
+
+
+def verify_users_token(token: str) -> dict[str, Any]:
+    """The claims of a users-service token, or InvalidToken."""
+    return verify_token(token, users_secret(), issuer=USERS_ISSUER, audience=USERS_AUDIENCE)

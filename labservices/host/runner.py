@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import logging
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class HostedServer(uvicorn.Server):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
 
 
+BUILD_LOCK = threading.Lock()
+
+
 @dataclass
 class Runner:
     """The life of one service instance in the host: stopped → starting → running → stopping → stopped."""
@@ -68,7 +72,11 @@ class Runner:
 
     def _build(self):
         service_var.set(self.name)  # this thread's context: import and build logs go to the service's file
-        return self.instance.service.load_factory()(self.instance)
+        # One build at a time: services built side by side in threads import the same modules at once,
+        # and Python's import locks then report a deadlock on a cycle (orders and catalog both import
+        # labservices.common.events). The GIL serialises the imports anyway; this costs nothing.
+        with BUILD_LOCK:
+            return self.instance.service.load_factory()(self.instance)
 
     async def start(self) -> bool:
         """Build the app, bind its port and serve; False (with ``error`` set) if any step fails."""

@@ -12,6 +12,8 @@ def subscribe(bus: EventBus) -> None:
     def reserve_stock(tx, event: Event) -> None:
         """All of the order's lines, or none: InventoryReserved or InventoryRejected."""
         order = event.parse(c.OrderCreated)
+        if order.stock_by != "inventory":  # the catalog keeps this order's stock (notebook 05)
+            return
         lines = [line.model_dump(include={"sku", "quantity"}) for line in order.items]
         reserved, missing = store.reserve(tx, order.order_id, lines)
         if reserved:

@@ -24,10 +24,12 @@ class Order(Aggregate):
 
     @event("Created")
     def __init__(self, customer: dict, items: list[dict], total: int, currency: str, payment_method: str,
-                 shipping: dict, key: str | None = None) -> None:
+                 shipping: dict, key: str | None = None, stock_by: str = "inventory", reserved: bool = False) -> None:
         self.customer, self.items, self.total, self.currency = customer, items, total, currency
         self.payment_method, self.shipping, self.key = payment_method, shipping, key
-        self.stock, self.payment, self.status = "pending", "pending", "pending"
+        self.stock_by = stock_by  # who keeps its stock: inventory (placed async) or the catalog (notebook 05)
+        self.stock = "reserved" if reserved else "pending"  # reserved: placed synchronously, stock held already
+        self.payment, self.status = "pending", "pending"
         self.payment_id = self.waybill = self.reason = None
 
     def reserve_stock(self) -> None:
@@ -92,6 +94,7 @@ class Order(Aggregate):
 
     def public(self) -> dict[str, Any]:
         return {"order_id": str(self.id), "version": self.version, "status": self.status, "stock": self.stock,
+                "stock_by": getattr(self, "stock_by", "inventory"),
                 "payment": self.payment, "customer": self.customer, "items": self.items, "total": self.total,
                 "currency": self.currency, "payment_method": self.payment_method, "shipping": self.shipping,
                 "payment_id": self.payment_id, "waybill": self.waybill, "reason": self.reason,

@@ -51,6 +51,8 @@ class OrderPublic(BaseModel):
     version: int = Field(description="How many events the order has had")
     status: Status
     stock: Literal["pending", "reserved", "rejected"]
+    stock_by: Literal["inventory", "catalog"] = Field(
+        "inventory", description="Who keeps its stock: inventory (placed async, notebook 04) or the catalog (05)")
     payment: Literal["pending", "paid", "declined"]
     customer: dict[str, Any]
     items: list[dict[str, Any]]

@@ -44,9 +44,19 @@ class OrdersService:
 
     # --- commands (from HTTP routes, in worker threads) -------------------------------------
 
-    def place(self, customer: dict, items: list[dict], payment_method: str, shipping: dict,
-              key: str | None) -> tuple[dict, bool]:
-        """Create an order (priced from orders' own price list); with a key, a second call meets the first."""
+    def place(self, customer: dict, items: list[dict], payment_method: str, shipping: dict, key: str | None,
+              *, stock_by: str = "inventory", reserved: bool = False,
+              lines: list[dict] | None = None) -> tuple[dict, bool]:
+        """Create an order; with a key, a second call meets the first.
+
+        Priced from orders' own price list, or from ``lines`` the synchronous path read from the
+        catalog; ``reserved``: its stock is held already (placed synchronously).
+        """
+        if lines is not None:
+            return self._save(Order(customer=customer, items=lines, total=sum(i["quantity"] * i["unit_price"]
+                                                                              for i in lines),
+                                    currency="UAH", payment_method=payment_method, shipping=shipping, key=key,
+                                    stock_by=stock_by, reserved=reserved), lines, customer, payment_method)
         lines, unknown = [], []
         for n, item in enumerate(items):
             if item["sku"] not in PRICES:
@@ -58,12 +68,16 @@ class OrdersService:
             raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", unknown)
         total = sum(line["quantity"] * line["unit_price"] for line in lines)
         order = Order(customer=customer, items=lines, total=total, currency="UAH", payment_method=payment_method,
-                      shipping=shipping, key=key)
+                      shipping=shipping, key=key, stock_by=stock_by, reserved=reserved)
+        return self._save(order, lines, customer, payment_method)
+
+    def _save(self, order: Order, lines: list[dict], customer: dict, payment_method: str) -> tuple[dict, bool]:
         try:
             self.events.save(order)
         except IntegrityError:
             existing = self.events.get(order.id)
-            if (existing.items, existing.customer, existing.payment_method) != (lines, customer, payment_method):
+            if ([(i["sku"], i["quantity"]) for i in existing.items], existing.customer, existing.payment_method) != (
+                    [(i["sku"], i["quantity"]) for i in lines], customer, payment_method):
                 raise ApiError(422, "IDEMPOTENCY_KEY_REUSED",
                                "Цей Idempotency-Key вже використано для іншого замовлення; потрібен новий ключ",
                                [{"field": "Idempotency-Key", "message": "Тіло запиту відрізняється від першого"}])
@@ -78,6 +92,13 @@ class OrdersService:
         self.events.save(order)
         self._recorded(order)
         return order.public()
+
+    def find(self, order_id: uuid.UUID) -> dict | None:
+        """The order as it is now, or None."""
+        try:
+            return self.events.get(order_id).public()
+        except AggregateNotFoundError:
+            return None
 
     def get(self, order_id: uuid.UUID, version: int | None = None) -> Order:
         try:
@@ -169,5 +190,7 @@ class OrdersService:
         if name == "OrderCreated":
             return {"order_id": order_id, "customer": domain_event.customer, "items": domain_event.items,
                     "total": domain_event.total, "currency": domain_event.currency,
-                    "payment_method": domain_event.payment_method, "shipping": domain_event.shipping}
+                    "payment_method": domain_event.payment_method, "shipping": domain_event.shipping,
+                    "stock_by": getattr(domain_event, "stock_by", "inventory"),
+                    "stock": "reserved" if getattr(domain_event, "reserved", False) else "pending"}
         return {"order_id": order_id, "reason": domain_event.reason}

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from labservices.common import ServiceSettings, create_app, error_responses, novaposhta
 from labservices.common.declaration import Instance
 from labservices.common.events import EventBus
+from labservices.common.http import base_url
 
 from . import SERVICE
 from .service import Shipping
@@ -21,6 +23,10 @@ Shipping listens for `InventoryReserved` and `PaymentProcessed`; they come in an
 twice, and shipping ships once, when both are in. It then calls the carrier (a Nova Poshta-shaped
 API) for a waybill and publishes `OrderShipped`. A carrier that is down or refuses is retried
 after 1 s, 5 s and 15 s; then the event is dead-lettered to `shipping.events.dead`.
+
+An orchestrated saga (notebook 05) asks instead of telling: `POST /api/shipments` ships an order
+now and answers the waybill, or 422 `SHIPPING_REJECTED` when the carrier refuses (a city it does
+not serve), or 503 when the carrier is down. It publishes nothing: the orchestrator decides.
 """
 
 
@@ -43,7 +49,37 @@ class ShipmentPublic(BaseModel):
     updated_at: str
 
 
+class Recipient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("Одержувач", min_length=1, max_length=100)
+    city: str = Field(min_length=1, max_length=60, examples=["Київ"])
+    warehouse: str = Field("Відділення №1", min_length=1, max_length=100)
+
+
+class ShipmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"order_id": "saga_1f2e3d4c", "recipient": {"name": "Олена Коваленко", "city": "Київ"}, "total": 1098}]})
+    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    recipient: Recipient
+    total: int = Field(0, ge=0, le=10_000_000, description="Declared value, UAH")
+
+
 router = APIRouter(prefix="/api/shipments", tags=["Shipments"])
+
+
+@router.post("", status_code=201, response_model=ShipmentPublic,
+             responses={**error_responses(400, 409, 422, 503), 200: {"description": "Shipped before: the same one"}})
+async def create_shipment(body: ShipmentCreate, request: Request) -> JSONResponse:
+    """Ship an order now (an orchestrated saga's step): a waybill from the carrier, or 422 if it refuses.
+
+    Calling again for the same order returns the same shipment (200), never a second parcel.
+    """
+    shipment, again = await request.app.state.shipping.ship_now(body.order_id, body.recipient.model_dump(),
+                                                                 body.total)
+    headers = {"Location": f"{base_url(request)}/api/shipments/{body.order_id}"}
+    if again:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(shipment, status_code=200 if again else 201, headers=headers)
 
 
 @router.get("", response_model=list[ShipmentPublic])
@@ -73,5 +109,6 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     bus.subscribe("PaymentProcessed")(shipping.paid)
     bus.subscribe("OrderCancelled")(shipping.cancelled)
     app.state.store = store
+    app.state.shipping = shipping
     bus.attach(app)
     return app

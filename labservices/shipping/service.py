@@ -12,24 +12,53 @@ import asyncio
 import json
 import time
 
-from labservices.common import novaposhta
+from labservices.common import ApiError, novaposhta
 from labservices.common.client import ServiceClient
 from labservices.common.events import Event, EventBus, Transient
 from labservices.common.events import contracts as c
 
 from . import store as store_mod
 
+CarrierRefused = novaposhta.CarrierRefused  # the carrier answered and said no: asking again will not help
 
 
 class Shipping:
     def __init__(self, store: store_mod.Store, bus: EventBus, client: ServiceClient, carrier_key: str) -> None:
         self.store, self.bus, self.client, self.carrier_key = store, bus, client, carrier_key
 
-    def remember_order(self, tx, event: Event) -> None:
-        """OrderCreated: who gets the parcel and what is in it."""
+    async def ship_now(self, order_id: str, recipient: dict, total: int) -> tuple[dict, bool]:
+        """A saga's step: a waybill for an order now, over HTTP (published nowhere); (shipment, again)."""
+        row = await asyncio.to_thread(self.store.row, order_id)
+        if row is not None and row["waybill"]:
+            return store_mod.public(row), True
+        if row is not None and row["cancelled_at"]:
+            raise ApiError(409, "ORDER_CANCELLED", f"Замовлення {order_id} скасовано: відправлення не створюється")
+        try:
+            waybill = await self.waybill(order_id, recipient, total)
+        except CarrierRefused as exc:
+            raise ApiError(422, "SHIPPING_REJECTED", f"Перевізник відмовив: {exc}",
+                           [{"field": "recipient.city", "message": "Перевізник сюди не доставляє"}]) from None
+        except Transient as exc:
+            raise ApiError(503, "CARRIER_UNAVAILABLE", f"Перевізник недоступний ({exc}); спробуйте ще раз",
+                           headers={"Retry-After": "1"}) from None
+        now = time.time()
+
+        def record() -> dict:
+            with self.store.db.tx() as tx:
+                store_mod.note(tx, order_id, recipient=recipient, total=total, reserved_at=now, paid_at=now,
+                               waybill=waybill["IntDocNumber"], estimated_delivery=waybill["EstimatedDeliveryDate"],
+                               shipped_at=now)
+            return store_mod.public(self.store.row(order_id))
+        return await asyncio.to_thread(record), False
+
+    async def remember_order(self, event: Event):
+        """OrderCreated: who gets the parcel and what is in it; an order placed synchronously has its stock already."""
         order = event.parse(c.OrderCreated)
-        store_mod.note(tx, order.order_id, recipient={**order.customer.model_dump(), **order.shipping.model_dump()},
-                       items=[i.model_dump(exclude_none=True) for i in order.items], total=order.total)
+        facts = {"recipient": {**order.customer.model_dump(), **order.shipping.model_dump()},
+                 "items": [i.model_dump(exclude_none=True) for i in order.items], "total": order.total}
+        if order.stock == "reserved":  # placed through the catalog (notebook 05): no InventoryReserved will come
+            return await self._fact(order.order_id, reserved_at=time.time(), **facts)
+        return lambda tx: store_mod.note(tx, order.order_id, **facts)
 
     def cancelled(self, tx, event: Event) -> None:
         """OrderCancelled: an order not shipped yet will not be."""
@@ -49,7 +78,13 @@ class Shipping:
                  and not heard.get("cancelled_at") and not heard.get("waybill"))
         if not ready:
             return lambda tx: store_mod.note(tx, order_id, **fact)
-        waybill = await self._waybill(order_id, row)
+        recipient = fact.get("recipient") or (json.loads(row["recipient"]) if row is not None and row["recipient"]
+                                              else {})
+        total = fact.get("total") or (row["total"] if row is not None else 0) or 0
+        try:
+            waybill = await self.waybill(order_id, recipient, total)
+        except CarrierRefused as exc:
+            raise Transient(str(exc)) from None
 
         def ship(tx) -> None:
             store_mod.note(tx, order_id, **fact, waybill=waybill["IntDocNumber"],
@@ -59,16 +94,13 @@ class Shipping:
                 "estimated_delivery": waybill["EstimatedDeliveryDate"]})
         return ship
 
-    async def _waybill(self, order_id: str, row) -> dict:
-        recipient = json.loads(row["recipient"]) if row is not None and row["recipient"] else {}
-        props = {"CityRecipient": recipient.get("city", "Київ"), "RecipientAddress": recipient.get("warehouse",
-                                                                                                   "Відділення №1"),
+    async def waybill(self, order_id: str, recipient: dict, total: int) -> dict:
+        """A waybill from the carrier (the same one again for the same order); Transient or CarrierRefused."""
+        props = {"CityRecipient": recipient.get("city") or "Київ",
+                 "RecipientAddress": recipient.get("warehouse") or "Відділення №1",
                  "RecipientName": recipient.get("name") or "Одержувач", "RecipientsPhone": "380000000000",
-                 "Weight": "1", "Cost": str(row["total"] if row is not None and row["total"] else 0),
-                 "InfoRegClientBarcodes": order_id}
+                 "Weight": "1", "Cost": str(total or 0), "InfoRegClientBarcodes": order_id}
         try:
             return await novaposhta.save_waybill(self.client, props, self.carrier_key)
         except novaposhta.CarrierUnavailable as exc:
             raise Transient(str(exc)) from None
-        except novaposhta.CarrierRefused as exc:
-            raise Transient(f"the carrier refused: {exc}") from None

@@ -11,7 +11,7 @@ from labkit.procs import free_port
 from tests.grading.conftest import solution_path, starter_path
 from tests.grading.test_check import namespace_of
 
-POINTS = {"ex08": 16, "ex09": 13}
+POINTS = {"ex08": 18, "ex09": 13}
 
 
 @pytest.fixture(params=["ex08", "ex09", "ex09-tansu"])

@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 from labkit.brokers import jars
-
 from tests.containers.podman import Podman
 
 CACHE_REPO = "localhost/integration-lab-cache"

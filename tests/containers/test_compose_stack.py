@@ -14,7 +14,6 @@ import json
 import pytest
 
 from labkit.brokers.jars import FetchError
-
 from tests.containers.podman import unavailable
 from tests.containers.session import ROOT, compose_run
 

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
+from tests.containers import podman as podman_module
 from tests.containers.compose import ComposeStack, parse_duration, shell_form
 from tests.containers.images import dockerfile_python, normalise, release_for
-from tests.containers import podman as podman_module
 from tests.containers.podman import Podman
 from tests.containers.session import ROOT
 

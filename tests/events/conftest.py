@@ -21,6 +21,7 @@ from labkit.brokers import RabbitMQSpec
 from labkit.procs import free_port, wait_until
 from labkit.stack import Stack
 from labservices.common.events import Event
+from tests.conftest import wait_for  # noqa: F401 (the event tests import it from here)
 
 SERVICES = ["payments", "orders", "inventory", "billing", "shipping", "carrier", "notifications", "mailbox",
             "analytics", "eventlog"]
@@ -97,7 +98,7 @@ class Flow:
             connection.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flow(lab_brokers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     home = tmp_path_factory.mktemp("events-home")
     rabbit = RabbitMQSpec(f"amqp://guest:guest@127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
@@ -131,16 +132,3 @@ def _billing_registered(home: Path) -> bool:
 def shipped_order(flow: Flow) -> dict:
     order = flow.place()
     return flow.order_when(order["order_id"], lambda o: o["status"] == "shipped")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "it") -> Any:
-    found: dict = {}
-
-    def probe() -> bool:
-        found["v"] = check()
-        return bool(found["v"])
-
-    assert wait_until(probe, timeout=timeout, interval=0.1), f"{what} never happened (last: {found.get('v')!r})"
-    return found["v"]
-
-

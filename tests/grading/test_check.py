@@ -12,18 +12,23 @@ from labkit.procs import free_port
 
 from .conftest import solution_path, starter_path
 
-POINTS = {"ex01": 14, "ex02": 12, "ex03": 17}
+POINTS = {"ex01": 14, "ex02": 16, "ex03": 17}
 
 
-def namespace_of(path) -> dict:
-    """Run a notebook's code cells (without its check calls) into a fresh namespace, as a kernel would."""
-    ns: dict = {"__name__": "__main__"}
-    for cell in notebook.code_cells(notebook.read(path)):
+def run_cells(sources: list[str]) -> dict:
+    """Run code cells (without their check calls) into a fresh namespace, as a kernel would, ``In`` included."""
+    ns: dict = {"__name__": "__main__", "In": list(sources)}  # IPython's input history
+    for index, source in enumerate(sources, start=1):
         try:
-            exec(compile(without_check_calls(cell["source"]), f"<cell {cell['index']}>", "exec"), ns)
+            exec(compile(without_check_calls(source), f"<cell {index}>", "exec"), ns)
         except Exception:  # noqa: BLE001 - a demo cell calling a stub or a stopped shop, as in a kernel
             pass
     return ns
+
+
+def namespace_of(path) -> dict:
+    """A notebook's code cells run as a kernel would run them."""
+    return run_cells([c["source"] for c in notebook.code_cells(notebook.read(path))])
 
 
 @pytest.mark.parametrize("ex_id", ["ex01", "ex02", "ex03"])

@@ -19,7 +19,7 @@ from tests.grading.conftest import solution_path, starter_path
 from tests.grading.test_check import namespace_of
 from tests.payments.conftest import payments_url  # noqa: F401  (the session's payments service)
 
-POINTS = {"ex04": 16, "ex05": 12}
+POINTS = {"ex04": 17, "ex05": 12}
 EXERCISES = sorted(POINTS)
 
 
@@ -100,7 +100,7 @@ def test_lab_grade_gives_solutions_full_marks_and_starters_zero(tmp_path):
     with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     total = sum(POINTS.values())
-    assert (rows["alice"]["ex04"], rows["alice"]["ex05"], rows["alice"]["total"]) == ("16", "12", str(total)), \
+    assert (rows["alice"]["ex04"], rows["alice"]["ex05"], rows["alice"]["total"]) == ("17", "12", str(total)), \
         rows["alice"]["notes"]
     assert rows["alice"]["status"] == "ok", rows["alice"]["notes"]
     assert (rows["bob"]["ex04"], rows["bob"]["ex05"], rows["bob"]["total"]) == ("0", "0", "0")

@@ -9,7 +9,7 @@ from tests.conftest import running_service
 from tests.payments.conftest import Pay, pay, payments_url  # noqa: F401  (payments fixtures, for end-to-end tests)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def inspector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of an inspector started for this test session (small caps, to test them)."""
     env = {"INSPECTOR_MAX_REQUESTS_PER_BIN": "5", "INSPECTOR_KEEP_BODY_BYTES": "2048", "INSPECTOR_MAX_BINS": "30"}
@@ -17,7 +17,7 @@ def inspector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ins(inspector_url: str) -> Pay:
     return Pay(inspector_url)
 

@@ -277,5 +277,5 @@ def test_start_opens_jupyterlab_on_notebook_00_at_the_repository_root():
     argv = cli.jupyter_command("/x/jupyter", "127.0.0.1", 8888, no_browser=True)
     assert argv[:2] == ["/x/jupyter", "lab"]
     assert f"--ServerApp.root_dir={cli.ROOT}" in argv and "--no-browser" in argv
-    assert "--ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb" in argv
+    assert "--LabApp.default_url=/lab/tree/notebooks/00-start-here.ipynb" in argv
     assert ("--allow-root" in argv) == (os.geteuid() == 0)

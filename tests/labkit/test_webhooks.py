@@ -6,7 +6,7 @@ import requests
 from fastapi import FastAPI, Request
 
 from labkit import webhooks
-from tests.inspector.conftest import inspector_url, ins  # noqa: F401  (session fixtures)
+from tests.inspector.conftest import ins, inspector_url  # noqa: F401  (session fixtures)
 from tests.payments.conftest import Pay, pay, payments_url  # noqa: F401
 
 

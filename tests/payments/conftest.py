@@ -17,7 +17,7 @@ from tests.payments.receiver import Receiver
 TIME_SCALE = 0.001
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def payments_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a payments service started for this test session, on a compressed schedule."""
     env = {"PAYMENTS_RETRY_TIME_SCALE": str(TIME_SCALE), "PAYMENTS_DELIVERY_TIMEOUT_S": "2"}
@@ -81,7 +81,7 @@ class Pay:
         return seen["d"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pay(payments_url: str) -> Pay:
     return Pay(payments_url)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labkit import config
 from labkit.components import components
+from labservices.common.declaration import instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +85,7 @@ def test_every_compose_service_has_a_healthcheck_and_waits_for_healthy_dependenc
 def test_jupyterlab_in_compose_finds_every_service_by_env():
     env = _compose_config()["services"]["jupyterlab"]["environment"]
     for comp in (c for c in components() if c.kind == "service"):  # brokers: tests/brokers/test_compose.py
-        assert env[f"LAB_{comp.name.upper()}_URL"].startswith(f"http://{comp.name}:")
+        assert env[config.env_name(comp.name)].startswith(f"http://{comp.name}:")
 
 
 def test_ci_runs_the_readme_test_command():
@@ -99,8 +101,9 @@ def test_readme_table_lists_every_service_and_port(monkeypatch):
     for comp in components():
         if comp.kind == "host":
             continue
-        row = next((l for l in readme.splitlines() if l.startswith(f"| {comp.name} ")), None)
-        assert row, f"README's service table has no row for {comp.name}"
+        service = instance(comp.name).service.name if comp.kind == "service" else comp.name  # catalog-2: catalog's row
+        row = next((l for l in readme.splitlines() if l.startswith(f"| {service} ")), None)
+        assert row, f"README's service table has no row for {service}"
         assert comp.address.rsplit(":", 1)[1] in row
 
 

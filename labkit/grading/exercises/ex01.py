@@ -10,14 +10,15 @@ import random
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
 from ..student import StudentError
-from .shopapi import CATEGORIES, absent_id, all_pages, api, new_product
+from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_product
 
 
 def check_find_products(ctx: Context) -> None:
     category = random.choice(CATEGORIES)
     prices = sorted({p["price"] for p in all_pages(ctx, {"category": category})})
-    # A bound that keeps 3..20 products: one page whatever the page size.
-    price_max = random.choice(prices[2:min(20, len(prices))])
+    # A bound that keeps 3..20 products (one page whatever the page size) and leaves out at least one,
+    # so a function that drops price_max never passes by chance.
+    price_max = random.choice(prices[2:min(20, len(prices) - 1)])
     query = {"category": category, "price_max": price_max, "sort": "price_asc"}
     wanted = api(ctx, "GET", "/api/products", params=query).json()["data"]
     got = ctx.call("find_products", category, price_max)
@@ -87,13 +88,21 @@ def check_create_rejects(ctx: Context) -> None:
                       f"повернуто {short(got, 80)}")
 
 
+ONE_PRODUCT = r"/api(?:/v[12])?/products/\{product_id\}"
+
+
 def check_update_price(ctx: Context) -> None:
     product = new_product(ctx)
     price = round(product["price"] + random.uniform(1, 500), 2)
+    before = {m: answered(ctx, ONE_PRODUCT, m) for m in ("PATCH", "PUT")}
     got = ctx.call("update_price", product["id"], price)
+    sent = {m: answered(ctx, ONE_PRODUCT, m) - before[m] for m in before}
     wanted = {**product, "price": price}
     expect_equal(got, wanted, f"update_price({product['id']}, {price})")
     expect_equal(api(ctx, "GET", f"/api/products/{product['id']}").json(), wanted, "товар у магазині")
+    # A full PUT with the price changed ends in the same product; the lecture asks for PATCH, and the shop saw which.
+    expect(sent["PATCH"] >= 1 and sent["PUT"] == 0, "PATCH /api/products/{id} (часткове оновлення), без PUT",
+           f"запитів PATCH: {sent['PATCH']:.0f}, PUT: {sent['PUT']:.0f}")
 
 
 def check_delete_product(ctx: Context) -> None:

@@ -1,20 +1,22 @@
-"""ex02: auth and errors against the shop: OAuth2 client credentials, Bearer, re-auth, envelope, 429, versions.
+"""ex02: auth and errors against the shop: OAuth2 client credentials, Bearer, re-auth and refresh, 401 vs 403,
+the envelope, 429, versions.
 
 Tokens are checked by using them (the checker calls ``/api/users/me`` with what the
 student's code obtained); re-authentication is provoked with an expired token the
-checker forges; the 429 check squeezes the rate limit to one second and counts
-the refusals in the shop's ``/metrics``, so retrying in a loop does not pass.
+checker forges, renewal before expiry with a valid token said to expire in 20 s; the
+shop's ``/metrics`` say what the code really sent (a new token asked for, a DELETE
+retried), and the 429 check squeezes the rate limit to one second and counts the
+refusals there, so retrying in a loop does not pass.
 """
 from __future__ import annotations
 
 import random
-import re
 import time
 
 import jwt
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
-from .shopapi import READER_KEY, api
+from .shopapi import READER_KEY, answered, api, new_product
 
 CLIENTS = {"my_app": "secret123", "reader_app": "reader-secret", "admin_app": "admin-secret"}
 CITIES = ("Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro")
@@ -78,6 +80,51 @@ def check_reauth(ctx: Context) -> None:
            "тіло відповіді на повторний запит з новим токеном", short(body, 100))
 
 
+TOKEN_ROUTE = "/oauth/token"
+PRODUCT_ROUTE = r"/api(?:/v[12])?/products/\{product_id\}"
+
+
+def check_refresh(ctx: Context) -> None:
+    good = token_for(ctx, "my_app")
+    now = time.time()
+    fresh = {"access_token": good, "expires_at": now + 1800}
+    before = answered(ctx, TOKEN_ROUTE, "POST")
+    got = ctx.call("valid_token", fresh)
+    expect(isinstance(got, dict) and got.get("access_token") == good and answered(ctx, TOKEN_ROUTE, "POST") == before,
+           "токен, що діє ще 30 хв, — той самий, без нового запиту /oauth/token", short(got, 100))
+    # Still valid (the shop would accept it) but about to expire: a client that waits for a 401 keeps it.
+    soon = {"access_token": good, "expires_at": time.time() + 20}
+    before = answered(ctx, TOKEN_ROUTE, "POST")
+    got = ctx.call("valid_token", soon)
+    expect_type(got, dict, "valid_token(...)")
+    expect(got.get("access_token") not in (None, good) and answered(ctx, TOKEN_ROUTE, "POST") == before + 1,
+           "за 20 с до кінця — новий токен (один запит /oauth/token), ще до 401", short(got, 100))
+    expect(me(ctx, str(got.get("access_token"))).status_code == 200, "новий токен дійсний", "магазин його не прийняв")
+    left = got.get("expires_at")
+    expect(isinstance(left, (int, float)) and abs(left - (time.time() + 3600)) < 60,
+           "expires_at = time.time() + expires_in (≈ за годину)", short(left))
+    empty = ctx.call("valid_token", {})
+    expect(isinstance(empty, dict) and me(ctx, str(empty.get("access_token"))).status_code == 200,
+           "valid_token({}) → новий дійсний токен", short(empty, 100))
+
+
+def check_forbidden(ctx: Context) -> None:
+    product = new_product(ctx)
+    reader = token_for(ctx, "reader_app")
+    tokens, deletes = answered(ctx, TOKEN_ROUTE, "POST"), answered(ctx, PRODUCT_ROUTE, "DELETE")
+    got = ctx.call("delete_as", product["id"], reader)
+    asked, tried = answered(ctx, TOKEN_ROUTE, "POST") - tokens, answered(ctx, PRODUCT_ROUTE, "DELETE") - deletes
+    expect(got == "forbidden", f"delete_as({product['id']}, <токен читача>) → 'forbidden' (403)", short(got))
+    expect(asked == 0 and tried == 1, "на 403 — без нового токена і без повтору: роль від нього не зміниться",
+           f"запитів /oauth/token: {asked:.0f}, DELETE: {tried:.0f}")
+    expect(api(ctx, "GET", f"/api/products/{product['id']}").status_code == 200, "товар лишився", "товару немає")
+    manager = token_for(ctx, "my_app")
+    expect_equal(ctx.call("delete_as", product["id"], manager), "deleted", f"delete_as({product['id']}, <менеджер>)")
+    expect_equal(ctx.call("delete_as", product["id"], manager), "not_found", "повторне видалення")
+    expect_equal(ctx.call("delete_as", product["id"], expired_token("my_app")), "unauthorized",
+                 "delete_as(..., <прострочений токен>)")
+
+
 def check_error_envelope(ctx: Context) -> None:
     bad = random.choice([
         {"title": "", "category": "electronics", "price": 100},
@@ -97,9 +144,7 @@ def check_error_envelope(ctx: Context) -> None:
 
 
 def _refusals(ctx: Context) -> float:
-    text = api(ctx, "GET", "/metrics").text
-    return sum(float(m) for m in re.findall(r'^http_requests_total\{[^}]*route="/api(?:/v[12])?/weather"[^}]*status="429"[^}]*\} (\S+)',
-                                             text, re.MULTILINE))
+    return answered(ctx, "/api(?:/v[12])?/weather", status="429")
 
 
 def check_retry_after(ctx: Context) -> None:
@@ -148,6 +193,14 @@ EXERCISE = Exercise(
               "Спершу запит зі старим токеном; якщо 401 — get_token(CLIENT_ID, CLIENT_SECRET) і повтор. "
               "Поверніть (тіло, токен).",
               check_reauth, ("authorized_get",), ("shop",)),
+        Check("ex02.refresh", 2, "valid_token renews a token shortly before it expires, not only after a 401",
+              "Зберігайте expires_at = time.time() + expires_in; якщо до нього лишилося менше REFRESH_MARGIN "
+              "секунд — get_token(...) заздалегідь, інакше поверніть той самий токен.",
+              check_refresh, ("valid_token",), ("shop",)),
+        Check("ex02.forbidden", 2, "delete_as tells 403 (the role may not) from 401 (no valid token) and never retries a 403",
+              "401 — токен недійсний (можна отримати новий); 403 — роль не дозволяє, новий токен того самого клієнта "
+              "не допоможе: поверніть 'forbidden' без повтору.",
+              check_forbidden, ("delete_as",), ("shop",)),
         Check("ex02.error_envelope", 2, "product_errors reads status, code, fields and request_id from the envelope",
               "err = resp.json()['error']; поля: {d['field']: d['message'] for d in err['details']}.",
               check_error_envelope, ("product_errors",), ("shop",)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -22,9 +22,20 @@ BASE = "/api/customers"
 APP = ("app",)
 
 
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 def http(ctx: Context, method: str, path: str, **kwargs) -> requests.Response:
-    """One request to the student's app; its exceptions become StudentError, silence a failure."""
-    url = path if path.startswith("http") else ctx.app_url() + path
+    """One request to the student's app; its exceptions become StudentError, silence a failure.
+
+    Only the app itself is ever asked: a URL the app hands out (a Location) elsewhere fails the check.
+    """
+    url = path if "://" in path else ctx.app_url() + path
+    if _origin(url) != _origin(ctx.app_url()):
+        raise CheckFailed("адреса вашого застосунку (шлях на кшталт /api/customers/1)", short(path, 100),
+                          "Застосунок вказав адресу поза собою; перевірка туди не звертається.")
     try:
         resp = requests.request(method, url, timeout=5, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:

@@ -6,10 +6,13 @@ watches what happens: a genuine ``payment_intent.succeeded`` must mark the order
 forged, tampered, unsigned, stale and re-timestamped requests (``simulate_attack``, built
 from real events) must be refused with 4xx while the same event, delivered genuinely, is
 then accepted; a duplicate must answer 2xx ``already_processed`` without touching the order
-again; older events arriving late must be acknowledged and change nothing.
+again; older events arriving late must be acknowledged and change nothing. Whether signatures are
+compared in constant time cannot be seen from outside, so one check reads the code of the two
+verify functions (and of the functions they call) as the grader read it from the notebook.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
@@ -218,6 +221,60 @@ def check_verify_signature(ctx: Context) -> None:
         expect(got is wanted, f"verify_signature(...) для «{what}» → {wanted}", short(got))
 
 
+COMPARED = ("verify_webhook", "verify_signature")
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _constant(node: ast.AST) -> bool:
+    """A literal (or None), a tuple/list/set of literals, or len(...): what == may compare without leaking time."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_constant(e) for e in node.elts)
+    return isinstance(node, ast.Call) and _called(node) == "len"
+
+
+def reachable(sources: list[str], name: str) -> list[ast.FunctionDef] | None:
+    """The last definition of function ``name`` in the cells, with every function of the cells it calls."""
+    defined: dict[str, ast.FunctionDef] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        defined.update({n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))})
+    if name not in defined:
+        return None
+    found, todo = [], [name]
+    while todo:
+        fn = defined.get(todo.pop())
+        if fn is None or fn in found:
+            continue
+        found.append(fn)
+        todo += [_called(n) for n in ast.walk(fn) if isinstance(n, ast.Call)]
+    return found
+
+
+def check_constant_time(ctx: Context) -> None:
+    sources = ctx.student.sources()
+    for name in COMPARED:
+        functions = reachable(sources, name)
+        expect(functions is not None, f"функція {name} у коді зошита", "її визначення не знайдено")
+        nodes = [n for fn in functions for n in ast.walk(fn)]
+        if any(isinstance(n, ast.Raise) and "NotImplementedError" in ast.unparse(n) for n in ast.walk(functions[0])):
+            raise StudentError("not_implemented", name)
+        digest = any(isinstance(n, ast.Call) and _called(n) == "compare_digest" for n in nodes)
+        plain = [n for n in nodes if isinstance(n, ast.Compare)
+                 and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in n.ops)
+                 and not any(_constant(side) for side in [n.left, *n.comparators])]
+        expect(digest and not plain, f"{name}: підписи порівнюються hmac.compare_digest, без ==",
+               f"рядок {plain[0].lineno}: {short(ast.unparse(plain[0]), 80)}" if plain else "compare_digest не викликано")
+
+
 def check_valid(ctx: Context) -> None:
     order = new_order(ctx)
     event_id = confirm(ctx, new_intent(ctx, order))
@@ -291,6 +348,10 @@ EXERCISE = Exercise(
               "без 'whsec_'); результат — base64; у заголовку може бути кілька 'v1,...' через пробіл; "
               "abs(time.time() - timestamp) > 300 → False.",
               check_verify_signature, ("verify_signature",)),
+        Check("ex04.constant_time", 1, "verify_webhook and verify_signature compare signatures with hmac.compare_digest",
+              "Замініть expected == signature на hmac.compare_digest(expected, signature): == виходить на першій "
+              "розбіжності, і за часом відповіді підпис можна підбирати символ за символом.",
+              check_constant_time, COMPARED),
         Check("ex04.valid", 3, "a genuine payment_intent.succeeded is answered 2xx and marks the shop order paid",
               "Прочитайте сире тіло (await request.body()), перевірте підпис, візьміть "
               "data.object.metadata.order_id і зробіть PATCH /api/orders/{id} {'status': 'paid'} у магазині.",

@@ -61,14 +61,14 @@ def channel(ctx: Context):
             connection.close()
 
 
-def drain(ctx: Context, queue: str) -> list[bytes] | None:
-    """Every message waiting in ``queue`` (taken), or None when there is no such queue."""
+def drain(ctx: Context, queue: str, properties: bool = False) -> list | None:
+    """Every message waiting in ``queue`` (taken): bodies, or (body, properties) pairs; None when there is no such queue."""
     with channel(ctx) as ch:
         try:
-            bodies = []
+            taken = []
             while (message := ch.basic_get(queue, auto_ack=True))[0] is not None:
-                bodies.append(message[2])
-            return bodies
+                taken.append((message[2], message[1]) if properties else message[2])
+            return taken
         except ChannelClosedByBroker:
             return None
 
@@ -206,7 +206,9 @@ def worker(ctx: Context) -> dict:
             while (left := ready(ctx, queue)) != 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
             run["left"] = left
-            run["sent"] = drain(ctx, sent) or []
+            messages = drain(ctx, sent, properties=True) or []
+            run["sent"] = [body for body, _ in messages]
+            run["sent_modes"] = [props.delivery_mode for _, props in messages]
         finally:
             delete(ctx, [queue, sent])
         ctx.scratch["ex08:worker"] = run
@@ -256,22 +258,56 @@ def check_nothing_lost(ctx: Context) -> None:
 # --- step 3: poison messages --------------------------------------------------------------------
 
 
+def declared(ctx: Context) -> dict:
+    """declare_email_queue once per run, on fresh names: what the broker then holds (read from its management API)."""
+    if "ex08:declared" not in ctx.scratch:
+        queue = ctx.unique("orders")
+        dlx, dead = f"{queue}.dlx", f"{queue}.dead"
+        rabbit(ctx)
+        run: dict = {"queue": queue, "dlx": dlx, "dead": dead, "error": None}
+        try:
+            ctx.call("declare_email_queue", queue, dlx)
+            path = f"{vhost(ctx)}/{quote(queue, safe='')}"
+            run["queue_info"] = management(ctx, f"queues/{path}")
+            run["dead_info"] = management(ctx, f"queues/{vhost(ctx)}/{quote(dead, safe='')}")
+            run["exchange_info"] = management(ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}")
+            run["bound"] = [b["destination"] for b in management(
+                ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}/bindings/source") or []]
+        except Exception as exc:  # noqa: BLE001 - kept, re-raised by every check that needs the run
+            run["error"] = exc
+        finally:
+            delete(ctx, [queue, dead], [dlx])
+        ctx.scratch["ex08:declared"] = run
+    run = ctx.scratch["ex08:declared"]
+    if run["error"] is not None:
+        raise run["error"]
+    return run
+
+
 def check_dead_letter_declared(ctx: Context) -> None:
-    queue = ctx.unique("orders")
-    dlx, dead = f"{queue}.dlx", f"{queue}.dead"
-    rabbit(ctx)
-    try:
-        ctx.call("declare_email_queue", queue, dlx)
-        info = management(ctx, f"queues/{vhost(ctx)}/{quote(queue, safe='')}")
-        expect(info is not None, f"черга {queue!r}", "такої черги немає")
-        args = info.get("arguments") or {}
-        expect(args.get("x-dead-letter-exchange") == dlx, f"аргумент x-dead-letter-exchange = {dlx!r}", args)
-        exchange = management(ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}")
-        expect(exchange is not None, f"exchange {dlx!r}", "такого exchange немає")
-        bound = [b["destination"] for b in management(ctx, f"exchanges/{vhost(ctx)}/{quote(dlx, safe='')}/bindings/source") or []]
-        expect(dead in bound, f"черга {dead!r} прив'язана до {dlx!r}", f"прив'язані: {bound}")
-    finally:
-        delete(ctx, [queue, dead], [dlx])
+    run = declared(ctx)
+    info = run["queue_info"]
+    expect(info is not None, f"черга {run['queue']!r}", "такої черги немає")
+    args = info.get("arguments") or {}
+    expect(args.get("x-dead-letter-exchange") == run["dlx"], f"аргумент x-dead-letter-exchange = {run['dlx']!r}", args)
+    expect(run["exchange_info"] is not None, f"exchange {run['dlx']!r}", "такого exchange немає")
+    expect(run["dead"] in run["bound"], f"черга {run['dead']!r} прив'язана до {run['dlx']!r}", f"прив'язані: {run['bound']}")
+
+
+def check_durable_queues(ctx: Context) -> None:
+    run = declared(ctx)
+    made = {run["queue"]: run["queue_info"], run["dead"]: run["dead_info"], run["dlx"]: run["exchange_info"]}
+    missing = [name for name, info in made.items() if info is None]
+    expect(not missing, "черга, dead-letter exchange і черга .dead оголошені", f"немає: {missing}")
+    fragile = [name for name, info in made.items() if not info.get("durable")]
+    expect(not fragile, "усі три durable=True: переживуть перезапуск брокера", f"не durable: {fragile}")
+
+
+def check_persistent_results(ctx: Context) -> None:
+    run = worker(ctx)
+    modes = run["sent_modes"]
+    expect(bool(modes) and all(mode == 2 for mode in modes),
+           "кожен результат у sent_queue — persistent (delivery_mode=2)", f"delivery_mode: {modes}")
 
 
 POISON = [b"{not json", json.dumps({"subject": "no recipient"}).encode()]
@@ -342,6 +378,14 @@ EXERCISE = Exercise(
               "Оголосіть fanout-exchange dead_letter_exchange, чергу f'{queue}.dead', прив'яжіть її, а чергу queue "
               "оголосіть з arguments={'x-dead-letter-exchange': dead_letter_exchange}.",
               check_dead_letter_declared, USES["declare_email_queue"]),
+        Check("ex08.durable_queues", 1, "declare_email_queue makes its queue, the dead-letter exchange and <queue>.dead durable",
+              "Передайте durable=True в exchange_declare і в обидва queue_declare: інакше після перезапуску брокера "
+              "черг (і листів у них) не стане.",
+              check_durable_queues, USES["declare_email_queue"]),
+        Check("ex08.persistent_results", 1, "email_worker publishes its results as persistent messages (delivery_mode=2)",
+              "basic_publish(..., properties=pika.BasicProperties(delivery_mode=2)): durable-черга без persistent "
+              "повідомлень переживає перезапуск порожньою.",
+              check_persistent_results, USES["email_worker"]),
         Check("ex08.poison", 3, "poison messages are rejected once, without requeue, into the dead-letter exchange",
               "Лист, який не розібрати (не JSON або без 'to'), відхиліть: "
               "ch.basic_reject(delivery_tag=..., requeue=False). requeue=True крутить його по колу, а ack — губить.",

@@ -8,7 +8,10 @@ after a restart the totals must count every order once. What a run created (its 
 and groups) is deleted when it ends.
 
 In ``check()`` that is the Kafka of ``kafka_bootstrap()``; in ``lab grade``, the one the
-grader leases to the submission (``ctx.services["kafka"]``, see ``labkit.grading.brokers``).
+grader leases to the submission (``ctx.services["kafka"]``, see ``labkit.grading.brokers``),
+where the submission's names live under a prefix it never sees
+(``ctx.services["kafka-namespace"]``): the checks pass the student's functions the names
+the student sees, and use the real ones (:func:`real`) when they talk to Kafka themselves.
 """
 from __future__ import annotations
 
@@ -41,6 +44,11 @@ def bootstrap(ctx: Context) -> str:
     return ctx.scratch["ex09:bootstrap"]
 
 
+def real(ctx: Context, name: str) -> str:
+    """The name Kafka has for ``name`` as the student's code sees it (in ``lab grade``, under its namespace)."""
+    return ctx.services.get("kafka-namespace", "") + name
+
+
 def made(ctx: Context) -> dict[str, list[str]]:
     """The topics and consumer groups this run created: ``teardown`` deletes them."""
     return ctx.scratch.setdefault("ex09:made", {"topics": [], "groups": []})
@@ -50,8 +58,8 @@ def new_topic(ctx: Context, prefix: str) -> str:
     name = ctx.unique(prefix)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap(ctx), client_id="lab-check")
     try:
-        admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-        made(ctx)["topics"].append(name)
+        admin.create_topics([NewTopic(real(ctx, name), PARTITIONS, 1)])
+        made(ctx)["topics"].append(real(ctx, name))
     finally:
         admin.close()
     return name
@@ -92,7 +100,7 @@ def read_all(ctx: Context, topic: str, wanted: int, timeout: float = 15.0) -> li
     """Every record in ``topic`` from the beginning (no group), until ``wanted`` have come or ``timeout`` passed."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap(ctx), enable_auto_commit=False, client_id="lab-check")
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        consumer.assign([TopicPartition(real(ctx, topic), p) for p in range(PARTITIONS)])
         consumer.seek_to_beginning()
         records, deadline = [], time.monotonic() + timeout
         while len(records) < wanted and time.monotonic() < deadline:
@@ -108,7 +116,7 @@ def produce(ctx: Context, topic: str, events: list[dict]) -> None:
                              value_serializer=lambda v: json.dumps(v).encode())
     try:
         for e in events:
-            producer.send(topic, key=e["customer_id"], value=e)
+            producer.send(real(ctx, topic), key=e["customer_id"], value=e)
         producer.flush()
     finally:
         producer.close()
@@ -116,10 +124,10 @@ def produce(ctx: Context, topic: str, events: list[dict]) -> None:
 
 def committed(ctx: Context, topic: str, group: str) -> dict[int, int]:
     """The group's committed offset per partition (0 where nothing is committed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap(ctx), group_id=group, enable_auto_commit=False,
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(ctx), group_id=real(ctx, group), enable_auto_commit=False,
                              client_id="lab-check")
     try:
-        return {p: consumer.committed(TopicPartition(topic, p)) or 0 for p in range(PARTITIONS)}
+        return {p: consumer.committed(TopicPartition(real(ctx, topic), p)) or 0 for p in range(PARTITIONS)}
     finally:
         consumer.close(autocommit=False)
 
@@ -187,7 +195,7 @@ def consumer_run(ctx: Context) -> dict:
         topic, events = new_topic(ctx, "orders"), orders(ctx, 15)
         produce(ctx, topic, events)
         group = ctx.unique("analytics-service")
-        made(ctx)["groups"].append(group)
+        made(ctx)["groups"].append(real(ctx, group))
         run = {"topic": topic, "events": events, "group": group}
         first = ctx.call("process_orders", topic, group, {}, FIRST_BATCH)
         expect_type(first, dict, f"process_orders(topic, group_id, {{}}, {FIRST_BATCH})")

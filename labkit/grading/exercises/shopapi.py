@@ -6,6 +6,7 @@ the shop themselves (anonymously for reads, as an OAuth client of their own for 
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import requests
@@ -72,3 +73,13 @@ def absent_id(ctx: Context) -> int:
     product = new_product(ctx)
     api(ctx, "DELETE", f"/api/products/{product['id']}", auth=True)
     return product["id"]
+
+
+def answered(ctx: Context, route: str, method: str = "[A-Z]+", status: str = r"\d+") -> float:
+    """How many requests the shop has answered (its ``/metrics``) on ``route``, a regular expression over the
+    route's template (``/api/products/\\{product_id\\}``), with that method and status: what a client really sent."""
+    text = api(ctx, "GET", "/metrics").text
+    # Label values may hold braces (a route's {product_id}): look along the line, not up to the first "}".
+    pattern = (rf'^http_requests_total\{{(?=[^\n]*method="{method}")(?=[^\n]*route="{route}")'
+               rf'(?=[^\n]*status="{status}")[^\n]*\}} (\S+)$')
+    return sum(float(m) for m in re.findall(pattern, text, re.MULTILINE))

@@ -5,6 +5,8 @@ fields they need must be there (or the event is poison and is dead-lettered).
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,6 +42,10 @@ class OrderCreated(_Data):
     currency: str = "UAH"
     payment_method: str = "pm_card_visa"
     shipping: Shipping = Field(default_factory=Shipping)
+    stock_by: Literal["inventory", "catalog"] = Field(
+        "inventory", description="Who keeps this order's stock: inventory (notebook 04) or the catalog (notebook 05)")
+    stock: Literal["pending", "reserved"] = Field(
+        "pending", description="reserved: the order was placed synchronously, its stock is held already")
 
 
 class OrderConfirmed(_Data):

@@ -15,6 +15,7 @@ from labservices.common.pagination import PageDep, page_headers
 
 from ..models import OrderCancel, OrderCreate, OrderEvent, OrderPublic, OrdersPublic, Status
 from ..service import OrdersService
+from ..sync import place_sync
 
 router = LabRouter(prefix="/api/orders", tags=["Orders"])
 ServiceDep = Annotated[OrdersService, Depends(from_state("orders"))]
@@ -31,6 +32,24 @@ def place_order(body: OrderCreate, request: Request, orders: ServiceDep,
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(order, status_code=200 if replayed else 201, headers=headers)
+
+
+@router.post("/sync", status_code=201, response_model=OrderPublic,
+             responses={**error_responses(400, 409, 415, 422, 502),
+                        202: {"description": "Fallback: the catalog is unreachable (X-Fallback says why); the order "
+                                             "is taken the asynchronous way and its stock reserved later",
+                              "model": OrderPublic}})
+async def place_order_sync(body: OrderCreate, request: Request, orders: ServiceDep,
+                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """The lecture's synchronous create_order: GET the product, check its stock, POST reserve, then create.
+
+    201 when the catalog reserved every line; 409 ``INSUFFICIENT_STOCK`` (nothing held); 202 when
+    the catalog could not be reached and the order falls back to the asynchronous path.
+    ``Server-Timing`` says how long the calls to the catalog took.
+    """
+    status, order, headers = await place_sync(orders, request.app.state.catalog, body.model_dump(), idempotency_key)
+    headers["Location"] = str(request.url_for("get_order", order_id=order["order_id"]))
+    return JSONResponse(order, status_code=status, headers=headers)
 
 
 @router.get("", response_model=OrdersPublic, responses=error_responses(400))
