@@ -3,10 +3,10 @@
 A workflow is a list of named steps (async functions of a ``Context`` that return what they
 produced). The engine runs one execution per trigger:
 
-* each step is tried up to ``retry_attempts`` times with exponentially growing waits (tenacity's
-  ``AsyncRetrying`` with ``wait_exponential`` and a stop condition), but only while its failure
-  may pass (``Retryable``: no answer, 5xx, 429); a ``Fatal`` failure (a 4xx, a business "no")
-  stops the run at once;
+* each step is tried up to ``retry_attempts`` times with the lab's one retry policy
+  (``labservices.common.resilience.retrying``: tenacity, exponential backoff with full jitter, a
+  stop by attempts and by a deadline), but only while its failure may pass (``Retryable``: no
+  answer, 5xx, 429); a ``Fatal`` failure (a 4xx, a business "no") stops the run at once;
 * a run that cannot go on is dead-lettered at the failed step; a manual replay goes on from there,
   reusing what the earlier steps produced, so nothing before it happens twice;
 * every attempt writes the lecture's structured log lines (``action``: ``<step>_start``,
@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from prometheus_client import Counter, Gauge, Histogram
-from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryError
 
 from labservices.common.context import request_id_var
+from labservices.common.resilience import retrying
 
 from .settings import Settings
 from .store import Store
@@ -37,6 +38,8 @@ log = logging.getLogger("labservices.middleware")
 
 class Retryable(Exception):
     """The step failed in a way that may pass (no answer, 5xx, 429): try it again."""
+
+    transient = True  # what common.resilience.retrying retries
 
 
 class Fatal(Exception):
@@ -145,12 +148,10 @@ class Engine:
         await self._count_dead()
 
     async def _step(self, workflow: Workflow, step: Step, ctx: Context) -> dict[str, Any]:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.retry_attempts),
-            wait=wait_exponential(multiplier=self.settings.retry_wait_s, max=self.settings.retry_max_wait_s),
-            retry=retry_if_exception_type(Retryable), reraise=True)
+        policy = retrying(attempts=self.settings.retry_attempts, deadline_s=self.settings.retry_deadline_s,
+                          initial_s=self.settings.retry_wait_s, max_wait_s=self.settings.retry_max_wait_s)
         try:
-            async for attempt in retrying:
+            async for attempt in policy:
                 with attempt:
                     return await self._attempt(workflow, step, ctx)
         except RetryError as exc:  # reraise=True makes this rare; keep the last cause

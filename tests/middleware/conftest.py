@@ -11,7 +11,9 @@ from tests.conftest import running_host
 from tests.lab_http import Lab
 
 SERVICES = ["middleware", "crm", "warehouse", "payments", "mailbox", "mailer", "shop", "carrier", "analytics"]
-ENV = {"MIDDLEWARE_RETRY_WAIT_S": "0.3", "MIDDLEWARE_RETRY_MAX_WAIT_S": "1", "PAYMENTS_RETRY_TIME_SCALE": "0.001"}
+ATTEMPTS = 4
+ENV = {"MIDDLEWARE_RETRY_ATTEMPTS": str(ATTEMPTS), "MIDDLEWARE_RETRY_WAIT_S": "0.4", "MIDDLEWARE_RETRY_MAX_WAIT_S": "1.5",
+       "PAYMENTS_RETRY_TIME_SCALE": "0.001"}
 
 
 def order(sku: str = "ABC", quantity: int = 1, **extra) -> dict:
