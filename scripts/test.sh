@@ -13,4 +13,10 @@ if lab release --help >/dev/null 2>&1; then
   echo "test: checking exercises/ is generated from solutions/" >&2
   lab release --check
 fi
+# As root, the suite runs in a private PID namespace: the grader's hostile fixtures forge kills (of
+# pid -1 among others), and whatever a test leaves running ends with the suite. bash stays PID 1
+# (it reaps orphans; pytest would not) and passes pytest's exit status on.
+if [ "$(id -u)" = 0 ] && [ -z "${LAB_TEST_NO_NAMESPACE:-}" ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
+  exec unshare --pid --fork --mount-proc -- bash -c 'python -m pytest "$@"; status=$?; exit $status' pytest "$@"
+fi
 exec python -m pytest "$@"

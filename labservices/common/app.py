@@ -7,6 +7,7 @@ its store and includes its routers.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Callable, Iterable
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, Field
 
-from . import tracing
+from . import openapi, tracing
 from . import workers as workers_mod
 from .chaos import ChaosConfig, ChaosState
 from .client import ServiceClient
@@ -69,7 +70,7 @@ def _lab_router(service: str, version: str, reset: Callable[[], None] | None) ->
 
     @router.put("/admin/chaos", response_model=ChaosConfig, tags=["Chaos"])
     def put_chaos(cfg: ChaosConfig, request: Request) -> ChaosConfig:
-        """Set the chaos switches: latency, jitter, error rate and status, or down (503 for all)."""
+        """Set the chaos switches: latency, jitter, error rate and status, or down (503 for all); in memory only."""
         request.app.state.chaos.update(cfg)
         return request.app.state.chaos.as_config()
 
@@ -90,6 +91,24 @@ def _lab_router(service: str, version: str, reset: Callable[[], None] | None) ->
     return router
 
 
+def prepare_routes(router) -> None:
+    """Build what FastAPI builds for a route on its first request (body models, dependencies) now.
+
+    FastAPI (0.160+) prepares the routes of an included router when the first request is matched
+    against them: a few hundred milliseconds for a service like the shop, on the event loop that
+    every service of the host shares. Doing it in a thread at start-up keeps the loop free.
+    """
+    def prepare(branch) -> None:
+        for candidate in branch.effective_candidates():
+            if hasattr(candidate, "effective_candidates"):
+                prepare(candidate)
+        branch.effective_low_priority_routes()
+
+    for route in router.routes:
+        if hasattr(route, "effective_candidates"):  # an included router (FastAPI before 0.160 has none)
+            prepare(route)
+
+
 CHAOS_DOC = """
 
 ### Chaos switches
@@ -97,6 +116,14 @@ CHAOS_DOC = """
 slows or breaks every request outside `/admin`, `/metrics` and these docs, so you can see how a
 client copes; `DELETE /admin/chaos` switches it all off. `down: true` answers 503 everywhere,
 `/health` included.
+
+**Run-time switches live in memory.** Chaos, like every other switch a sandbox service takes at
+run time (the shop's `PUT /admin/rate-limit`, the payments service's `PUT /admin/delivery` and
+`PUT /admin/flaky`), is kept in the running service only: `lab restart`, `lab kill` (the service is
+started again) or a crash brings back the settings it was started with (its environment), and
+`POST /admin/reset` (`lab reset`) switches them off too. Nothing of it is written to disk, so a
+broken lab always mends by restarting. To keep a setting across restarts, set it in the service's
+environment (e.g. `SHOP_RATE_LIMIT_PER_MINUTE`).
 
 ### Errors
 Every error has the lecture's shape, `{"error": {"code", "message", "details", "request_id",
@@ -136,6 +163,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.to_thread(prepare_routes, app.router)
         try:
             tasks = workers_mod.start(app, app.state.workers)
         except Exception as exc:  # the host reports this as the reason the service did not start
@@ -163,6 +191,7 @@ def create_app(
 
         app.state.workers.append(registrar(service))
     install_error_handlers(app)
+    openapi.install(app)
     # add_middleware puts each new one outside the last: this reads from the innermost out.
     app.add_middleware(HeadOptionsMiddleware)
     app.add_middleware(RateLimitHeaders)

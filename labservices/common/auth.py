@@ -69,7 +69,8 @@ def verify_token(token: str, secret: str, *, issuer: str, audience: str) -> dict
         raise InvalidToken(f"The token has no {exc.claim} claim") from exc
     except jwt.ImmatureSignatureError as exc:
         raise InvalidToken("The token is not valid yet") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:  # forged claims of the wrong type included
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # forged claims of the wrong type, numbers past any range, JSON nested past Python's stack
         raise InvalidToken("The token is malformed") from exc
 
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .inputs import Int
+
 MAX_LATENCY_MS = 10_000
 
 
@@ -19,11 +21,12 @@ class ChaosConfig(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # booleans and numbers as JSON has them: "down": 0 is an error, not False
         json_schema_extra={"examples": [{"latency_ms": 300, "jitter_ms": 100, "error_rate": 0.2, "error_status": 503, "down": False}]},
     )
 
-    latency_ms: int = Field(0, ge=0, le=MAX_LATENCY_MS, description="Delay added to each request")
-    jitter_ms: int = Field(0, ge=0, le=MAX_LATENCY_MS, description="Extra random delay, 0..jitter_ms")
+    latency_ms: Int = Field(0, ge=0, le=MAX_LATENCY_MS, description="Delay added to each request")
+    jitter_ms: Int = Field(0, ge=0, le=MAX_LATENCY_MS, description="Extra random delay, 0..jitter_ms")
     error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of requests answered with error_status")
     error_status: Literal[500, 502, 503, 504] = Field(500, description="Status of injected errors")
     down: bool = Field(False, description="Answer every request (health included) with 503")

@@ -25,6 +25,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+try:  # httpcore imports sniffio on a client's first request, on the shared event loop: import it now
+    import sniffio  # noqa: F401
+except ImportError:  # pragma: no cover - httpcore does without
+    pass
+
 from . import tracing
 from .context import current_request_id, new_request_id
 from .declaration import declarations

@@ -7,7 +7,10 @@ Every failure leaves a service as::
                "request_id": "req_abc123", "timestamp": "2024-02-08T10:30:45Z"}}
 
 or, when the client's ``Accept`` asks for ``application/problem+json``, as an
-RFC 9457 problem document carrying the same facts.
+RFC 9457 problem document carrying the same facts. Both bodies are built from the pydantic
+models below (:class:`ErrorEnvelope`, :class:`Problem`), and the OpenAPI document of every
+service describes its errors with the JSON schemas of the same models
+(``labservices.common.openapi``), so what /docs shows cannot drift from what is sent.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .clock import now_iso
@@ -68,6 +73,7 @@ DEFAULT_MESSAGES: dict[int, str] = {
 }
 
 PROBLEM_JSON = "application/problem+json"
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's HTTPException detail
 
 
 class ApiError(Exception):
@@ -105,6 +111,60 @@ def wants_problem_json(accept: str | None) -> bool:
     return bool(accept) and PROBLEM_JSON in accept.lower()
 
 
+# --- the bodies, as models (their JSON schemas are what /docs shows) -------------------
+
+Optional = SkipJsonSchema[None]  # left out of the body when unset, never sent as null
+
+
+class ErrorDetail(BaseModel):
+    """One thing wrong with the request: which field, and what is wrong with it."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"field": "email", "message": "Невірний формат email адреси", "location": "body", "type": "value_error"}]})
+
+    field: str = Field(description="The field, e.g. `email`, `items[0].qty`, `Content-Type`")
+    message: str = Field(description="What is wrong, in Ukrainian")
+    location: str | Optional = Field(None, description="Where the field is: body, query, path, header or cookie")
+    type: str | Optional = Field(None, description="Machine-readable kind of the failure, e.g. `missing`")
+
+
+class ErrorBody(BaseModel):
+    """The lecture's error object."""
+
+    code: str = Field(description="Machine-readable code, e.g. VALIDATION_ERROR, NOT_FOUND, RATE_LIMITED",
+                      examples=["VALIDATION_ERROR"])
+    message: str = Field(description="What went wrong, for a person (Ukrainian)", examples=["Некоректні дані запиту"])
+    details: list[ErrorDetail] = Field(description="One entry per field at fault; empty when none is")
+    request_id: str | None = Field(description="The request's X-Request-ID: find it in the service's log",
+                                   examples=["req_abc123"])
+    timestamp: str = Field(description="When the error happened (UTC, ISO 8601)", examples=["2024-02-08T10:30:45Z"])
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error a lab service answers, unless the client asks for application/problem+json."""
+
+    error: ErrorBody
+
+
+class Problem(BaseModel):
+    """The same facts as an RFC 9457 problem document (sent for `Accept: application/problem+json`)."""
+
+    type: str = Field(description="Always about:blank: the status says what kind of problem it is")
+    title: str = Field(description="The status's reason phrase", examples=["Bad Request"])
+    status: int = Field(description="The HTTP status code", examples=[400])
+    detail: str = Field(description="What went wrong (the envelope's message)")
+    instance: str = Field(description="The request's path")
+    code: str = Field(description="The envelope's code")
+    errors: list[ErrorDetail] = Field(description="The envelope's details")
+    request_id: str | None
+    timestamp: str
+
+
+def _details(details: list[dict[str, Any]] | None) -> list[ErrorDetail]:
+    return [ErrorDetail(**{**d, "field": str(d.get("field", "")), "message": str(d.get("message", ""))})
+            for d in details or []]
+
+
 def envelope(
     code: str,
     message: str,
@@ -112,32 +172,18 @@ def envelope(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The lecture's ``{"error": {...}}`` body."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": details or [],
-            "request_id": request_id or current_request_id(),
-            "timestamp": now_iso(),
-        }
-    }
+    body = ErrorBody(code=code, message=message, details=_details(details),
+                     request_id=request_id or current_request_id(), timestamp=now_iso())
+    return ErrorEnvelope(error=body).model_dump(exclude_unset=True)
 
 
 def problem(
     status: int, code: str, message: str, details: list[dict[str, Any]], instance: str
 ) -> dict[str, Any]:
     """The same facts as an RFC 9457 problem document."""
-    return {
-        "type": "about:blank",
-        "title": _phrase(status),
-        "status": status,
-        "detail": message,
-        "instance": instance,
-        "code": code,
-        "errors": details,
-        "request_id": current_request_id(),
-        "timestamp": now_iso(),
-    }
+    return Problem(type="about:blank", title=_phrase(status), status=status, detail=message, instance=instance,
+                   code=code, errors=_details(details), request_id=current_request_id(),
+                   timestamp=now_iso()).model_dump(exclude_unset=True)
 
 
 def error_body(
@@ -273,8 +319,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     status = exc.status_code
     code = DEFAULT_CODES.get(status, f"HTTP_{status}")
     message = DEFAULT_MESSAGES.get(status) or _phrase(status)
+    details = None
     if isinstance(exc.detail, str) and exc.detail and exc.detail != _phrase(status):
         message = exc.detail
+    if status == 400 and exc.detail == UNPARSABLE_BODY:  # FastAPI's words for a body json.loads gave up on
+        code, message = "VALIDATION_ERROR", "Некоректні дані запиту"
+        details = [{"field": "body", "message": "Тіло запиту не вдалося розібрати: це не JSON у UTF-8, "
+                    "або він вкладений глибше, ніж можна прочитати", "location": "body", "type": "json_invalid"}]
     headers = dict(exc.headers or {})
     if status == 405:
         # Starlette names only the first route that matched the path; list every method.
@@ -283,7 +334,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         allow = allowed_methods(request.scope)
         if allow:
             headers["Allow"] = ", ".join(allow)
-    return error_response(request, status, code, message, None, headers)
+    return error_response(request, status, code, message, details, headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
@@ -300,20 +351,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting the envelope for the given statuses."""
-    example = {
-        "error": {
-            "code": "VALIDATION_ERROR",
-            "message": "Некоректні дані запиту",
-            "details": [{"field": "email", "message": "Невірний формат email адреси"}],
-            "request_id": "req_abc123",
-            "timestamp": "2024-02-08T10:30:45Z",
-        }
-    }
-    return {
-        s: {
-            "description": DEFAULT_MESSAGES.get(s, _phrase(s)),
-            "content": {"application/json": {"example": example}},
-        }
-        for s in statuses
-    }
+    """OpenAPI ``responses=`` entries for the error statuses an operation answers besides the usual.
+
+    Only the description is given here: ``labservices.common.openapi`` gives every error
+    response of every operation its body schemas (the envelope and problem+json), and adds
+    the statuses every service shares (400 for bad input, 401 where a caller is needed, 413
+    where a body is read), so a route names only what is its own: 404, 409, 412...
+    """
+    return {s: {"description": DEFAULT_MESSAGES.get(s, _phrase(s))} for s in statuses}

@@ -30,6 +30,13 @@ def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
 
 
+_B64 = "[A-Za-z0-9+/]"
+# whsec_ and base64 of 24 to 64 bytes, as a pattern for /docs: 8-20 whole groups and maybe a padded one
+# (24-62 bytes), or 21 whole groups and maybe one byte more (63-64).
+SECRET_PATTERN = (f"^whsec_(?:(?:{_B64}{{4}}){{8,20}}(?:{_B64}{{2}}==|{_B64}{{3}}=)?"
+                  f"|(?:{_B64}{{4}}){{21}}(?:{_B64}{{2}}==)?)$")
+
+
 def is_valid_secret(secret: str) -> bool:
     """``whsec_`` followed by base64 of 24 to 64 bytes."""
     if not secret.startswith(SECRET_PREFIX):

@@ -13,7 +13,16 @@ what arrived: method, path, headers, body and time. Use it before you write your
    byte, as ngrok's inspector does, e.g. to your own receiver once it is written.
 
 Each bin keeps its last 100 requests; bodies beyond 64 KiB are cut (and cannot be replayed).
-Replays go only to loopback and the lab's own hosts.
+A body that is JSON nested more than 64 deep is shown as text only (`json` is null).
+
+### Where a replay may go
+To loopback (`127.0.0.1`, `localhost`, `::1`, any port) and to the lab's own host names under
+docker compose; any other address is refused with 400 (the SSRF guard), and redirects are
+never followed. The answer (status, headers, the first 10,000 characters of the body) comes back
+to you, which is what lets you see your own receiver's reply. On your own machine that reaches no
+further than you already can; it is also why the inspector listens on 127.0.0.1 only (compose
+publishes it as `127.0.0.1:8003`): do not expose it beyond this machine, or whoever reaches it
+can read any loopback service through a replay.
 """
 
 TAGS = [

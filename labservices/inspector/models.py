@@ -5,7 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Input = ConfigDict(extra="forbid", str_max_length=20_000)
+from labservices.common.inputs import STRICT, Int, trimmed
+
+Input = ConfigDict(extra="forbid", str_max_length=20_000, **STRICT)
 
 
 class BinResponse(BaseModel):
@@ -13,8 +15,8 @@ class BinResponse(BaseModel):
 
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"status": 500, "delay_ms": 0}]})
 
-    status: int = Field(200, ge=200, le=599, description="Status code, 200–599")
-    delay_ms: int = Field(0, ge=0, le=10_000, description="Wait this long before answering (at most 10 s)")
+    status: Int = Field(200, ge=200, le=599, description="Status code, 200–599")
+    delay_ms: Int = Field(0, ge=0, le=10_000, description="Wait this long before answering (at most 10 s)")
     body: Annotated[str, StringConstraints(max_length=10_000)] = '{"received": true}'
     content_type: Annotated[str, StringConstraints(pattern=r"^[\w.+\-]+/[\w.+\-]+(; ?charset=[\w\-]+)?$")] = \
         "application/json"
@@ -23,7 +25,7 @@ class BinResponse(BaseModel):
 class BinCreate(BaseModel):
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"name": "мій вебхук"}]})
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    name: trimmed(100, min_length=0) = ""
     response: BinResponse = Field(default_factory=BinResponse)
 
 
@@ -51,7 +53,8 @@ class CapturedRequest(BaseModel):
     query: str
     headers: dict[str, str]
     body: str = Field(description="The body as text (UTF-8; invalid bytes replaced)")
-    json_body: Any = Field(None, alias="json", description="The body parsed, when it is JSON")
+    json_body: Any = Field(None, alias="json", description="The body parsed, when it is JSON nested at most 64 deep "
+                                                           "(deeper: only `body`)")
     body_size: int
     truncated: bool = Field(description="Only the first bytes were kept")
     client: str
@@ -69,7 +72,7 @@ class ReplayCreate(BaseModel):
 
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"url": "http://127.0.0.1:9000/webhooks"}]})
 
-    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    url: trimmed(2048)
 
 
 class ReplayResult(BaseModel):

@@ -135,13 +135,33 @@ def _bin(conn, row) -> dict[str, Any]:
             "created_at": iso(row["created_at"])}
 
 
+MAX_JSON_DEPTH = 64  # deeper bodies are shown as text only: parsing and answering them recurses
+
+
+def parse_json(raw: bytes) -> Any:
+    """A captured body as JSON, or None when it is not JSON or is nested past ``MAX_JSON_DEPTH``.
+
+    Anyone may send anything to a bin, so the parser meets bodies made to break it:
+    ``[[[[...]]]]`` 30,000 deep (past Python's recursion limit), numbers of 5,000 digits.
+    """
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    stack = [(parsed, 1)]
+    while stack:  # iterative: the depth check must not recurse either
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return None
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return parsed
+
+
 def _request(row) -> dict[str, Any]:
     raw = bytes(row["body"])
     text = raw.decode("utf-8", "replace")
-    try:
-        parsed = json.loads(raw) if raw and row["body_size"] == len(raw) else None
-    except ValueError:
-        parsed = None
+    parsed = parse_json(raw) if raw and row["body_size"] == len(raw) else None
     headers: dict[str, str] = {}
     for name, value in json.loads(row["headers"]):
         headers[name] = f"{headers[name]}, {value}" if name in headers else value

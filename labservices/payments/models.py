@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+
+from labservices.common.inputs import STRICT, Int, PatchModel, trimmed, whole_number
 
 from labservices.common import signing
 
-Input = ConfigDict(extra="forbid", str_max_length=10_000)
+Input = ConfigDict(extra="forbid", str_max_length=10_000, **STRICT)
 
 EVENT_TYPES = [
     "payment_intent.created",
@@ -34,7 +36,7 @@ IntentId = Annotated[str, StringConstraints(pattern=r"^pi_[A-Za-z0-9]{1,40}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^evt_[A-Za-z0-9]{1,40}$")]
 EndpointId = Annotated[str, StringConstraints(pattern=r"^we_[A-Za-z0-9]{1,40}$")]
 DeliveryId = Annotated[str, StringConstraints(pattern=r"^dlv_[A-Za-z0-9]{1,40}$")]
-PaymentMethod = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+PaymentMethod = Annotated[trimmed(64),
                           Field(examples=["pm_card_visa"])]
 
 
@@ -49,7 +51,10 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Metadata = Annotated[dict[str, str], AfterValidator(_metadata), Field(examples=[{"order_id": "6735"}])]
+METADATA_KEY = r"^[A-Za-z0-9_.\-]{1,40}$"
+Metadata = Annotated[dict[str, str], AfterValidator(_metadata), Field(examples=[{"order_id": "6735"}], json_schema_extra={
+    "maxProperties": 20, "propertyNames": {"pattern": METADATA_KEY},
+    "additionalProperties": {"type": "string", "maxLength": 500}})]
 
 
 # --- payment intents ----------------------------------------------------------------
@@ -61,7 +66,7 @@ class PaymentIntentCreate(BaseModel):
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [
         {"amount": 5000, "currency": "uah", "customer": "cus_xyz789", "metadata": {"order_id": "6735"}}]})
 
-    amount: int = Field(ge=1, le=99_999_999, examples=[5000])
+    amount: Int = Field(ge=1, le=99_999_999, examples=[5000])
     currency: Currency = "uah"
     customer: Annotated[str, StringConstraints(pattern=r"^cus_[A-Za-z0-9]{1,40}$")] | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
@@ -114,7 +119,8 @@ class RefundCreate(BaseModel):
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"payment_intent": "pi_abc123"}]})
 
     payment_intent: Annotated[str, StringConstraints(pattern=r"^pi_[A-Za-z0-9]{1,40}$")]
-    amount: int | None = Field(None, ge=1, le=99_999_999, description="Minor units (default: all not refunded yet)")
+    amount: Annotated[int, Field(ge=1, le=99_999_999), BeforeValidator(whole_number)] | None = Field(
+        None, description="Minor units (default: all not refunded yet)")
     reason: Literal["requested_by_customer", "duplicate", "fraudulent"] = "requested_by_customer"
 
 
@@ -145,12 +151,13 @@ def _events(value: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-EnabledEvents = Annotated[list[Annotated[str, StringConstraints(max_length=64)]],
+EnabledEvents = Annotated[list[Annotated[str, StringConstraints(max_length=64),
+                                         Field(json_schema_extra={"enum": ["*", *EVENT_TYPES]})]],
                           Field(min_length=1, max_length=20, examples=[["payment_intent.succeeded"]]),
                           AfterValidator(_events)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+Url = Annotated[trimmed(2048),
                 Field(examples=["http://127.0.0.1:9000/webhooks/payments"])]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Description = trimmed(200, min_length=0)
 
 
 class WebhookEndpointCreate(BaseModel):
@@ -163,7 +170,8 @@ class WebhookEndpointCreate(BaseModel):
     url: Url
     enabled_events: EnabledEvents
     description: Description = ""
-    secret: str | None = Field(None, max_length=120, description="Your own whsec_<base64> secret (as Svix allows)")
+    secret: str | None = Field(None, max_length=120, description="Your own whsec_<base64> secret (as Svix allows)",
+                               json_schema_extra={"pattern": signing.SECRET_PATTERN})
 
     @field_validator("secret")
     @classmethod
@@ -173,7 +181,7 @@ class WebhookEndpointCreate(BaseModel):
         return value
 
 
-class WebhookEndpointUpdate(BaseModel):
+class WebhookEndpointUpdate(PatchModel):
     """Change an endpoint: a field left out stays as it is. A disabled endpoint gets no new events."""
 
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"status": "disabled"}]})
@@ -182,13 +190,6 @@ class WebhookEndpointUpdate(BaseModel):
     enabled_events: EnabledEvents | None = None
     description: Description | None = None
     status: Literal["enabled", "disabled"] | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Не може бути null; пропустіть поле, щоб не змінювати його")
-        return value
 
 
 class WebhookEndpointPublic(BaseModel):
@@ -213,7 +214,7 @@ class SecretRoll(BaseModel):
 
     model_config = ConfigDict(**Input)
 
-    expires_in_s: int = Field(3600, ge=0, le=86_400)
+    expires_in_s: Int = Field(3600, ge=0, le=86_400)
 
 
 class EndpointSecret(BaseModel):
@@ -245,7 +246,7 @@ class TriggerCreate(BaseModel):
         {"event": "payment_intent.succeeded", "amount": 5000, "metadata": {"order_id": "6735"}}]})
 
     event: EventType
-    amount: int = Field(5000, ge=1, le=99_999_999)
+    amount: Int = Field(5000, ge=1, le=99_999_999)
     currency: Currency = "uah"
     metadata: Metadata = Field(default_factory=dict)
 
@@ -309,7 +310,7 @@ class AttackCreate(BaseModel):
 
     kind: AttackKind
     event_id: EventId
-    age_s: int = Field(600, ge=1, le=86_400, description="How old the captured request is (replays)")
+    age_s: Int = Field(600, ge=1, le=86_400, description="How old the captured request is (replays)")
 
 
 class AttackResult(BaseModel):
@@ -336,7 +337,7 @@ class PullRequestCreate(BaseModel):
 
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,39}/[A-Za-z0-9_.\-]{1,100}$")] = \
         "company/my-project"
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: trimmed(200)
     user: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,39}$")] = "developer123"
     head_ref: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-/]{1,100}$")] = "fix-auth-bug"
 
@@ -357,12 +358,12 @@ class PullRequestPublic(BaseModel):
 class DeliverySettings(BaseModel):
     """The delivery worker's knobs: the schedule's time scale and the timeout a receiver gets."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"time_scale": 0.01, "timeout_s": 2}]})
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{"time_scale": 0.01, "timeout_s": 2}]})
 
     time_scale: float = Field(gt=0, le=1, description="1 = the lecture's minutes; 1/60 = seconds; 0.001 for tests")
     timeout_s: float = Field(ge=0.1, le=30)
     schedule_s: list[float] = Field(default_factory=list, description="Waits between attempts now (read-only)")
-    max_attempts: int = Field(5, description="Read-only")
+    max_attempts: Int = Field(5, description="Read-only")
 
 
 FailureKind = Literal["500", "502", "503", "429", "500_after_commit", "timeout"]
@@ -371,11 +372,11 @@ FailureKind = Literal["500", "502", "503", "429", "500_after_commit", "timeout"]
 class FlakyConfig(BaseModel):
     """How the next ``POST /api/payment_intents`` requests fail, one failure each, in order."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [
         {"failures": ["503", "500_after_commit", "429", "timeout"], "retry_after_s": 1, "hold_s": 3}]})
 
     failures: list[FailureKind] = Field(default_factory=list, max_length=20)
-    retry_after_s: int = Field(1, ge=1, le=30, description="Retry-After of a 429")
+    retry_after_s: Int = Field(1, ge=1, le=30, description="Retry-After of a 429")
     hold_s: float = Field(3.0, ge=0.1, le=10, description="How long `timeout` holds the answer back")
 
 

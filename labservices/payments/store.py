@@ -515,7 +515,8 @@ def _confirm(conn: sqlite3.Connection, intent: dict, method: str | None, fail: b
     method = CARD_NUMBERS.get(method or "", method)
     if method not in SUCCEEDS and method not in DECLINES:
         raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту",
-                       [{"field": "payment_method", "message": f"Невідома тестова картка; доступні: {', '.join(PAYMENT_METHODS)}"}])
+                       [{"field": "payment_method", "message": f"Невідома тестова картка; доступні: {', '.join(PAYMENT_METHODS)}",
+                         "type": "not_found"}])
     if fail and method in SUCCEEDS:
         method = "pm_card_chargeDeclined"
     if method in SUCCEEDS:

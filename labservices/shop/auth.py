@@ -97,7 +97,10 @@ def _from_bearer(settings: Settings, token: str) -> Principal:
     except InvalidToken as exc:
         raise _unauthorized("INVALID_TOKEN", "Токен доступу недійсний або прострочений; отримайте новий на /oauth/token",
                             f'Bearer {REALM}, error="invalid_token", error_description="{exc}"') from exc
-    roles = [r for r in claims.get("roles") or [] if isinstance(r, str) and r in ROLE_SCOPES]
+    # A signed token is trusted for who signed it, not for the types of its claims: the sandbox's
+    # secret is public, so "roles": 5 or {"admin": 1} must be refused, not iterated.
+    listed = claims.get("roles")
+    roles = [r for r in listed if isinstance(r, str) and r in ROLE_SCOPES] if isinstance(listed, list) else []
     scope = claims.get("scope")
     scopes = [s for s in (scope.split() if isinstance(scope, str) else []) if s in scopes_of(roles)]
     return Principal(str(claims["sub"]), "bearer", roles, scopes, f"client:{claims['sub']}", claims=claims)

@@ -9,13 +9,13 @@ from labservices.common.openapi import document_security
 from labservices.common.ratelimit import RateLimiter
 
 from . import SERVICE
-from .auth import SCHEMES, optional_client
+from .auth import SCHEMES, current_client, optional_client
 from .docs import DESCRIPTION, TAGS
 from .headers import VersionHeaders
 from .routes import customers, oauth, orders, products, sandbox, users, weather
 from .settings import Settings
 from .store import Store
-from .versions import api_version, unsupported
+from .versions import VERSION_ERRORS, api_version, unsupported
 
 RESOURCES = [users.router, customers.router, products.router, orders.router, weather.router]
 
@@ -37,10 +37,10 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     for prefix in ("/api", "/api/v1", "/api/v2"):
         for router in RESOURCES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == "/api",
-                               dependencies=[Depends(api_version)])
+                               dependencies=[Depends(api_version)], responses=VERSION_ERRORS)
     app.include_router(sandbox.router)
     app.include_router(oauth.router)
     app.include_router(unsupported)
     app.add_middleware(VersionHeaders)
-    document_security(app, SCHEMES, needs=optional_client)
+    document_security(app, SCHEMES, needs=optional_client, required=current_client, rate_limited=True)
     return app

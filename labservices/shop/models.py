@@ -9,37 +9,38 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
-                      WithJsonSchema, field_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
+                      WithJsonSchema)
 
+from pydantic_core import PydanticCustomError
+
+from labservices.common.inputs import STRICT, Int, IsoDate, PatchModel, trimmed, whole_number
 from labservices.common.pagination import Pagination
 
-MAX_ID = 2**63 - 1  # SQLite's INTEGER range; larger ids are a client error, not a crash
+MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript's MAX_SAFE_INTEGER); beyond: 400
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[12345])]
 
 
-def _email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s.]+", value):
-        raise ValueError("Невірний формат email адреси")
-    return value
+# Formats are written once, as patterns, and both validate and document a field: what /docs shows
+# is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
+# (ECMA) regex dialects agree on them.
+EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
+USERNAME = r"^[a-z0-9_.\-]+$"
+SKU = r"^[A-Za-z0-9\-]*[A-Za-z\-][A-Za-z0-9\-]*$"  # at least one letter: "123" is an id, not a SKU
 
 
-def _username(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9_.-]+", value):
-        raise ValueError("Лише малі латинські літери, цифри та _ . -")
-    return value
+def _matches(pattern: str, message: str):
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern.strip("^$"), value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
 
 
 def _birth_date(value: date | None) -> date | None:
-    if value is not None and not date(1900, 1, 1) <= value <= date.today():
-        raise ValueError("Дата народження має бути між 1900-01-01 і сьогоднішнім днем")
-    return value
-
-
-def _sku(value: str) -> str:
-    if not re.fullmatch(r"[A-Z0-9-]+", value) or value.isdigit():
-        raise ValueError("SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)")
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():  # a rule JSON Schema cannot state
+        raise PydanticCustomError("date_out_of_range", "Дата народження має бути між 1900-01-01 і сьогоднішнім днем")
     return value
 
 
@@ -48,39 +49,29 @@ def _money(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254),
-                  AfterValidator(_email), Field(examples=["ivan@example.com"])]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
-                     AfterValidator(_username), Field(examples=["ivan_petrenko"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-BirthDate = Annotated[date, AfterValidator(_birth_date)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
+                  _matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
+                  Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
+Username = Annotated[str, StringConstraints(min_length=3, max_length=32),
+                     _matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
+                     Field(examples=["ivan_petrenko"], json_schema_extra={"pattern": USERNAME})]
+Name = trimmed(100)
+City = trimmed(60)
+BirthDate = Annotated[IsoDate, AfterValidator(_birth_date)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 UserRole = Literal["user", "moderator", "manager", "admin"]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=32),
-                AfterValidator(_sku), Field(examples=["ABC"])]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Sku = Annotated[str, StringConstraints(min_length=2, max_length=32),
+                _matches(SKU, "SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)"),
+                AfterValidator(str.upper), Field(examples=["ABC"], json_schema_extra={"pattern": SKU})]
+Title = trimmed(200)
 Category = Literal["electronics", "books", "furniture", "clothing"]
 PriceIn = Annotated[float, Field(gt=0, le=10_000_000, allow_inf_nan=False, examples=[45000]),
                     AfterValidator(lambda v: round(v, 2))]
 Price = Annotated[float, PlainSerializer(_money, return_type=int | float)]
 OrderStatus = Literal["pending", "paid", "shipped", "cancelled"]
-Quantity = Annotated[int, Field(ge=1, le=100, examples=[2])]
+Quantity = Annotated[int, Field(ge=1, le=100, examples=[2]), BeforeValidator(whole_number)]
 
-Input = ConfigDict(extra="forbid", str_max_length=10_000)
-
-
-class _NoNulls(BaseModel):
-    """PATCH bodies: a field may be left out, but only nullable fields may be sent as null."""
-
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _reject_null(cls, value: Any, info) -> Any:
-        if value is None and info.field_name not in cls.NULLABLE:
-            raise ValueError("Не може бути null; пропустіть поле, щоб не змінювати його")
-        return value
+Input = ConfigDict(extra="forbid", str_max_length=10_000, **STRICT)
 
 
 # --- pagination ---------------------------------------------------------------------
@@ -176,7 +167,7 @@ class UserReplace(BaseModel):
     active: bool = True
 
 
-class UserUpdate(_NoNulls):
+class UserUpdate(PatchModel):
     """PATCH: only the fields you send change (``date_of_birth`` and ``city`` may be null)."""
 
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"email": "new-email@example.com"}]})
@@ -276,7 +267,7 @@ class ProductReplace(BaseModel):
     sku: Sku | None = None
 
 
-class ProductUpdate(_NoNulls):
+class ProductUpdate(PatchModel):
     """PATCH: only the fields you send change."""
 
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [{"price": 11500, "in_stock": True}]})
@@ -309,22 +300,42 @@ class CustomersPublic(BaseModel):
     pagination: Pagination
 
 
+ID_TEXT = r"[1-9][0-9]{0,14}"  # an id written as a string: "67890" (ASCII digits, below MAX_ID; never "٢")
+PRODUCT_REF = f"^(?:{ID_TEXT}|{SKU.strip('^$')})$"
+
+
 def _product_ref(value: Any) -> int | str:
     """A product is named by its id (``1`` or ``"1"``) or by its SKU (``"ABC"``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError("Має бути id товару (число) або його SKU (рядок)")
-    text = str(value).strip()
-    if text.isdigit():
-        if not 1 <= int(text) <= MAX_ID:
+    value = whole_number(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_ID:
             raise ValueError(f"id товару має бути від 1 до {MAX_ID}")
-        return int(text)
-    if not 1 <= len(text) <= 32:
-        raise ValueError("SKU має бути від 1 до 32 символів")
-    return text.upper()
+        return value
+    if not isinstance(value, str):
+        raise ValueError("Має бути id товару (число) або його SKU (рядок)")
+    if len(value) > 32 or not re.fullmatch(PRODUCT_REF.strip("^$"), value):
+        raise ValueError("Має бути id товару (1, \"67890\") або SKU: латинські літери, цифри та '-' (наприклад ABC)")
+    return int(value) if re.fullmatch(ID_TEXT, value) else value.upper()
 
 
-ProductRef = Annotated[int | str, PlainValidator(_product_ref),
-                       WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}], "examples": ["ABC", 1]})]
+def _id_ref(value: Any) -> int:
+    """An id as a number or as a string of digits (the lecture's ``"customer_id": "67890"``)."""
+    value = whole_number(value)
+    if isinstance(value, str) and re.fullmatch(ID_TEXT, value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValueError(f"Має бути id від 1 до {MAX_ID} (число або рядок цифр)")
+    return value
+
+
+IdRef = Annotated[int, PlainValidator(_id_ref), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID}, {"type": "string", "pattern": f"^{ID_TEXT}$"}],
+    "examples": [67890, "67890"]})]
+
+ProductRef = Annotated[int | str, PlainValidator(_product_ref), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID},
+              {"type": "string", "maxLength": 32, "pattern": PRODUCT_REF}],
+    "examples": ["ABC", 1]})]
 
 
 class OrderItemCreate(BaseModel):
@@ -349,7 +360,7 @@ class OrderCreate(CustomerOrderCreate):
     model_config = ConfigDict(**Input, json_schema_extra={"examples": [
         {"customer_id": "67890", "items": [{"product_id": "ABC", "quantity": 2}, {"product_id": "XYZ", "quantity": 1}]}]})
 
-    customer_id: Id
+    customer_id: IdRef
 
 
 class OrderUpdate(BaseModel):
@@ -445,7 +456,7 @@ class Credentials(BaseModel):
 class RateLimitConfig(BaseModel):
     """The default rate limit of API keys, clients and users (the demo key keeps its own)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"limit": 60, "window_s": 60}]})
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{"limit": 60, "window_s": 60}]})
 
-    limit: int = Field(ge=1, le=1_000_000)
-    window_s: int = Field(ge=1, le=3600)
+    limit: Int = Field(ge=1, le=1_000_000)
+    window_s: Int = Field(ge=1, le=3600)

@@ -246,7 +246,7 @@ class Store:
                 if customer_field is None:
                     raise ApiError(404, "NOT_FOUND", f"Клієнта {customer_id} не знайдено")
                 raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту",
-                               [{"field": customer_field, "message": f"Клієнта {customer_id} не знайдено"}])
+                               [{"field": customer_field, "message": f"Клієнта {customer_id} не знайдено", "type": "not_found"}])
             lines = _order_lines(conn, items)
             stamp = now_iso()
             order_id = conn.execute(
@@ -362,7 +362,7 @@ def _order_lines(conn: sqlite3.Connection, items: list[tuple[int | str, int]]) -
         product = conn.execute(f"SELECT * FROM products WHERE {column} = ?", (ref,)).fetchone()
         field = f"items[{n}].product_id"
         if product is None:
-            unknown.append({"field": field, "message": f"Товар {ref!r} не знайдено"})
+            unknown.append({"field": field, "message": f"Товар {ref!r} не знайдено", "type": "not_found"})
         elif not product["in_stock"]:
             missing_stock.append({"field": field, "message": f"Товару {product['sku']!r} немає в наявності"})
         else:

@@ -97,3 +97,12 @@ def test_oversized_body_is_413_and_stores_nothing(toy_url):
     assert resp.status_code == 413
     assert error_of(resp)["code"] == "PAYLOAD_TOO_LARGE"
     assert requests.get(f"{toy_url}/api/notes", params={"limit": 100}).json() == before
+
+
+def test_json_nested_past_the_stack_is_a_validation_error_in_ukrainian(toy_url):
+    resp = requests.post(f"{toy_url}/api/notes", data=b"[" * 2000 + b"]" * 2000,
+                         headers={"Content-Type": "application/json"}, timeout=10)
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and error["details"][0]["field"] == "body"
+    assert error["details"][0]["type"] == "json_invalid"

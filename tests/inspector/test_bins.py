@@ -155,3 +155,33 @@ def test_lists_every_bin_and_reset_empties_them(tmp_path):
         assert [b["id"] for b in ins.get("/api/bins").json()["data"]] == [made["id"]]
         assert ins.post("/admin/reset").status_code == 200
         assert ins.get("/api/bins").json()["data"] == []
+
+
+@pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b"[" * 100 + b"]" * 100],
+                         ids=["past-the-recursion-limit", "deeper-than-shown"])
+def test_a_body_made_to_break_the_parser_is_shown_as_text_and_replays(ins, bin_, body):
+    """Issue 10: one deeply nested JSON body made the bin's list, view and replay answer 500."""
+    assert requests.post(bin_["url"], data=body, headers={"Content-Type": "application/json"}, timeout=5).ok
+    listed = ins.get(f"/api/bins/{bin_['id']}/requests")
+    assert listed.status_code == 200
+    [captured] = listed.json()["data"]
+    assert captured["body"] == body.decode() and captured["json"] is None and not captured["truncated"]
+    assert ins.get(f"/api/bins/{bin_['id']}/requests/1").json()["body_size"] == len(body)
+    target = Receiver().start()
+    try:
+        resp = ins.post(f"/api/bins/{bin_['id']}/requests/1/replay", json={"url": target.url})
+        assert resp.status_code == 200 and resp.json()["status_code"] == 200
+        assert target.wait_for(1)[0].body == body
+    finally:
+        target.stop()
+
+
+def test_json_nested_within_the_limit_is_parsed_huge_numbers_too(ins, bin_):
+    body = {"a": [[[{"b": [1, 2, {"c": None}]}]]], "n": 10**1500}
+    requests.post(bin_["url"], json=body, timeout=5)
+    assert ins.get(f"/api/bins/{bin_['id']}/requests/1").json()["json"] == body
+
+
+def test_docs_say_where_a_replay_may_go(ins):
+    description = ins.get("/openapi.json").json()["info"]["description"]
+    assert "loopback" in description and "127.0.0.1" in description

@@ -175,3 +175,37 @@ def test_a_token_cannot_claim_scopes_its_roles_do_not_grant(api, new_user):
 
 def test_admin_key_passes_every_check(api):
     assert api.get("/api/users/me", headers=ADMIN).json()["scopes"] == ["read", "write", "admin"]
+
+
+@pytest.mark.parametrize("roles", [5, "admin", {"admin": 1}, None, True, [["admin"]], [1, None, "admin"]])
+def test_a_signed_token_with_roles_of_the_wrong_type_grants_nothing(api, roles):
+    """Issue 10: a correctly signed JWT whose roles claim was not a list gave 500 (the sandbox's secret is public)."""
+    token = _forged(roles=roles) if roles is not None else _forged(roles=None)
+    resp = api.get("/api/users/me", headers=_bearer(token))
+    assert resp.status_code == 200
+    expected = ["admin"] if isinstance(roles, list) and "admin" in roles else []
+    assert resp.json()["roles"] == expected
+    if not expected:
+        assert api.get("/api/users", headers=_bearer(token)).status_code == 403
+
+
+@pytest.mark.parametrize("claim, value", [
+    ("exp", 1e308), ("exp", True), ("iat", "now"), ("nbf", [1]), ("sub", 123), ("sub", {"a": 1}),
+    ("aud", 5), ("jti", 7), ("scope", ["read"]),
+])
+def test_a_signed_token_with_any_claim_of_the_wrong_type_is_401_or_harmless(api, claim, value):
+    resp = api.get("/api/users/me", headers=_bearer(_forged(**{claim: value})))
+    assert resp.status_code in (200, 401), resp.text
+    if resp.status_code == 401:
+        assert error_code(resp) == "INVALID_TOKEN"
+
+
+def test_a_signed_token_nested_past_the_stack_is_401(api):
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+    payload = base64.urlsafe_b64encode(b'{"sub": ' + b"[" * 3000 + b"]" * 3000 + b"}").rstrip(b"=")
+    import hashlib
+    import hmac
+
+    signature = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), header + b"." + payload, hashlib.sha256).digest())
+    token = (header + b"." + payload + b"." + signature.rstrip(b"=")).decode()
+    _invalid_token(api.get("/api/users/me", headers=_bearer(token)))

@@ -96,3 +96,40 @@ def test_writes_answer_in_the_requested_version(api, new_product):
     resp = api.patch(f"/api/v2/products/{product['id']}", json={"price": 1500}, headers=MANAGER)
     assert resp.status_code == 200
     assert resp.json()["price"] == {"amount": 1500, "currency": "UAH"}
+
+
+@pytest.mark.parametrize("value", ["٢", "²", "２", "v٢", " 2", "2\n", "v2 ", "1" + "0" * 19])
+def test_version_parameter_takes_only_what_docs_say(api, value):
+    """Issue 10: a Unicode digit in ?version gave 500; /docs now give the exact pattern, and only it is taken."""
+    resp = api.get("/api/products", params={"version": value})
+    assert resp.status_code == 400 and error_code(resp) == "UNSUPPORTED_VERSION"
+
+
+@pytest.mark.parametrize("value, version", [("1", "1"), ("2", "2"), ("v2", "2"), ("V1", "1")])
+def test_version_parameter_spellings(api, value, version):
+    resp = api.get("/api/products/1", params={"version": value})
+    assert resp.status_code == 200 and resp.headers["API-Version"] == version
+
+
+def test_version_parameter_is_documented_as_its_pattern(api):
+    [param] = [p for p in api.get("/openapi.json").json()["paths"]["/api/products"]["get"]["parameters"]
+               if p["name"] == "version"]
+    assert param["schema"]["pattern"] == "^[vV]?(1|2)$"
+
+
+@pytest.mark.parametrize("digits", ["9" * 5000, "0" * 4000 + "2", "٢"])
+def test_absurd_vendor_version_in_accept_is_406_or_ignored(api, digits):
+    """Issue 10: a vendor version of thousands of digits in Accept gave 500 (int() past its digit limit)."""
+    resp = api.get("/api/products/1", headers={"Accept": f"application/vnd.company.v{digits}+json".encode()})
+    if digits == "٢":  # not ASCII digits: not a vendor version at all, so version 1 answers
+        assert resp.status_code == 200 and resp.headers["API-Version"] == "1"
+    elif digits.lstrip("0") == "2":
+        assert resp.status_code == 200 and resp.headers["API-Version"] == "2"
+    else:
+        assert resp.status_code == 406 and error_code(resp) == "UNSUPPORTED_VERSION"
+        assert len(resp.json()["error"]["message"]) < 200
+
+
+def test_absurd_version_in_the_path_is_400(api):
+    resp = api.get("/api/v" + "9" * 5000 + "/products")
+    assert resp.status_code == 400 and error_code(resp) == "UNSUPPORTED_VERSION"

@@ -90,7 +90,7 @@ async def replay(bin_id: BinId, number: Number, body: ReplayCreate, store: Store
     """Send the captured request again, byte for byte, to another URL (ngrok's replay); shows the answer."""
     problem = target_problem(body.url, settings.allowed_hosts)
     if problem:
-        raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem}])
+        raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem, "type": "target_refused"}])
     captured = await asyncio.to_thread(store.get_request, bin_id, number)
     if captured["truncated"]:
         raise ApiError(409, "BODY_TRUNCATED", f"Тіло запиту {number} збережено не повністю "

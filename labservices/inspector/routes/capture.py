@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from labservices.common import error_responses
+
 from ..settings import SettingsDep
 from ..store import StoreDep
 
@@ -29,13 +31,15 @@ async def capture(bin_id: str, rest: str, request: Request, store, settings) -> 
                     headers={"X-Inspector-Request": str(number)})
 
 
-@router.api_route("/b/{bin_id}", methods=METHODS, summary="Capture a request (any method)")
+@router.api_route("/b/{bin_id}", methods=METHODS, summary="Capture a request (any method)",
+                  responses=error_responses(404))
 async def capture_root(bin_id: BinId, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """Send anything here: it is stored and answered with the bin's chosen status, delay and body."""
     return await capture(bin_id, "", request, store, settings)
 
 
-@router.api_route("/b/{bin_id}/{rest:path}", methods=METHODS, summary="Capture a request on a sub-path")
+@router.api_route("/b/{bin_id}/{rest:path}", methods=METHODS, summary="Capture a request on a sub-path",
+                  responses=error_responses(404))
 async def capture_path(bin_id: BinId, rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The same, for any path below the bin's URL (e.g. /b/<id>/webhooks/stripe)."""
     return await capture(bin_id, rest[:1000], request, store, settings)

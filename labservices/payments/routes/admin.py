@@ -22,7 +22,8 @@ def get_delivery_settings(config: ConfigDep) -> DeliverySettings:
 
 @router.put("/delivery", response_model=DeliverySettings)
 def set_delivery_settings(body: DeliverySettings, config: ConfigDep) -> DeliverySettings:
-    """Compress the schedule (time_scale 0.01: 1 min → 0.6 s) or change the timeout; applies to new waits."""
+    """Compress the schedule (time_scale 0.01: 1 min → 0.6 s) or change the timeout; applies to new waits.
+    In memory only: a restart or POST /admin/reset goes back to the environment's settings."""
     config.time_scale, config.timeout_s = body.time_scale, body.timeout_s
     return current(config)
 
@@ -42,7 +43,7 @@ def get_flaky(flaky: FlakyDep) -> FlakyState:
 
 @router.put("/flaky", response_model=FlakyState)
 def set_flaky(body: FlakyConfig, flaky: FlakyDep) -> FlakyState:
-    """Queue failures for the next POST /api/payment_intents calls (one each) and clear the journal."""
+    """Queue failures for the next POST /api/payment_intents calls (one each) and clear the journal (in memory only)."""
     flaky.configure(body)
     return flaky.state()
 

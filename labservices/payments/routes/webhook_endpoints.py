@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/webhook_endpoints", tags=["Webhook endpoints"])
 def allowed_url(url: str, allowed_hosts: list[str]) -> str:
     problem = target_problem(url, allowed_hosts)
     if problem:
-        raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem}])
+        raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [{"field": "url", "message": problem, "type": "target_refused"}])
     return url
 
 

@@ -1,7 +1,6 @@
 """Orders: list with the lecture's filters, create (with Idempotency-Key), change status, delete."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query, Request, Response
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse
 from labservices.common import ApiError, error_responses
 from labservices.common.http import LabRouter, location_of, with_etag
 from labservices.common.idempotency import Idempotency, IdempotencyKey
+from labservices.common.inputs import IsoDate
 from labservices.common.pagination import PageDep, page_headers
 
 from ..auth import Principal, Reader, Writer
@@ -44,8 +44,8 @@ def place_order(request: Request, store: Store, settings: Settings, principal: P
 def list_orders(
     request: Request, response: Response, store: StoreDep, page: PageDep, _: Reader,
     status: Annotated[OrderStatus | None, Query(description="e.g. pending")] = None,
-    created_after: Annotated[date | None, Query(description="Orders created on or after this day, e.g. 2024-01-01")] = None,
-    created_before: Annotated[date | None, Query(description="Orders created before this day")] = None,
+    created_after: Annotated[IsoDate | None, Query(description="Orders created on or after this day, e.g. 2024-01-01")] = None,
+    created_before: Annotated[IsoDate | None, Query(description="Orders created before this day")] = None,
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> OrdersPublic:
     """List orders, e.g. ?status=pending&created_after=2024-01-01&page=2&limit=20 (needs scope read)."""

@@ -48,7 +48,8 @@ def list_products(
     """List the catalogue (open to everyone), e.g. ?category=electronics&price_max=1000&sort=price_asc."""
     if price_min is not None and price_max is not None and price_min > price_max:
         raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту",
-                       [{"field": "price_min", "message": "price_min не може бути більшим за price_max"}])
+                       [{"field": "price_min", "message": "price_min не може бути більшим за price_max",
+                         "type": "conflicting_values"}])
     products, total = store.list_products(category=category, price_min=price_min, price_max=price_max,
                                           in_stock=in_stock, q=q, sort=sort, offset=page.offset, limit=page.size)
     page_headers(request, response, page, total)

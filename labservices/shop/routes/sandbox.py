@@ -36,7 +36,8 @@ def get_rate_limit(request: Request) -> RateLimitConfig:
 
 @router.put("/admin/rate-limit", response_model=RateLimitConfig, tags=["Lab"])
 def set_rate_limit(config: RateLimitConfig, request: Request) -> RateLimitConfig:
-    """Change the default rate limit (e.g. for a load demo); every caller's window starts afresh."""
+    """Change the default rate limit (e.g. for a load demo); every window starts afresh. In memory only: a restart
+    or POST /admin/reset goes back to SHOP_RATE_LIMIT_PER_MINUTE."""
     limiter: RateLimiter = request.app.state.limiter
     limiter.configure(config.limit, config.window_s)
     return config
