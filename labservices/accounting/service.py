@@ -55,7 +55,7 @@ class Accounting:
     def liqpay_callback(self, private_key: str, data: str, signature: str) -> dict:
         """A LiqPay callback: the signature first, then the payment it reports (once per payment_id)."""
         if not liqpay.verify(private_key, data, signature):
-            raise ApiError(400, "INVALID_SIGNATURE", "Підпис LiqPay не збігається: base64(sha1(private_key + data + "
+            raise ApiError(401, "INVALID_SIGNATURE", "Підпис LiqPay не збігається: base64(sha1(private_key + data + "
                            "private_key))", [{"field": "signature", "message": "Перевірте ключ і те, що data не змінено"}])
         try:
             params = liqpay.decode(data)

@@ -14,6 +14,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+# Formats are written once, as patterns, and both validate and document a field: what /docs shows is what
+# is accepted. Character classes are spelled out in ASCII, so Python and JSON Schema (ECMA) agree on them.
+EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
+
 STRICT = ConfigDict(strict=True)  # merged into a service's input config: ConfigDict(**Input, **STRICT)
 SPACES = " \t\n\r"
 
@@ -34,6 +38,21 @@ def trimmed(max_length: int, min_length: int = 1) -> Any:
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length,
                                             pattern=f"[^{SPACES}]" if min_length else None),
                      AfterValidator(lambda text: text.strip(SPACES))]
+
+
+def matches(pattern: str, message: str) -> AfterValidator:
+    """A validator that holds text to ``pattern`` (anchored), failing with ``message`` (Ukrainian)."""
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern.strip("^$"), value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
+# An email as the lab's services take it: the pattern above, kept in lower case.
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
+                  matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
+                  Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
 
 
 def _iso_date(value: Any) -> Any:

@@ -14,7 +14,16 @@ import aiosmtplib
 from .brokers import smtp_address
 
 DOMAIN = "integration-lab.local"
-SendError = (OSError, aiosmtplib.SMTPException)  # what a caller treats as "the mail server did not take it"
+
+
+class AddressRefused(ValueError):
+    """An address SMTP cannot carry (aiosmtplib refuses it before sending): no retry will help."""
+
+
+# What a caller treats as "the mail server did not take it"; AddressRefused and SMTPRecipientsRefused are
+# the recipient's fault, the others the mail server's (worth another try).
+SendError = (OSError, aiosmtplib.SMTPException, AddressRefused)
+Refused = (AddressRefused, aiosmtplib.SMTPRecipientsRefused)
 
 
 def message_id(seed: str) -> str:
@@ -43,5 +52,8 @@ async def send_email(sender: str, recipient: str, subject: str, text: str, *, se
     if html is not None:
         message.add_alternative(html, subtype="html")
     host, port = smtp_address()
-    await aiosmtplib.send(message, hostname=host, port=port, timeout=timeout, start_tls=False, use_tls=False)
+    try:
+        await aiosmtplib.send(message, hostname=host, port=port, timeout=timeout, start_tls=False, use_tls=False)
+    except ValueError as exc:  # aiosmtplib checks every address before it connects
+        raise AddressRefused(str(exc)) from None
     return message["Message-ID"]

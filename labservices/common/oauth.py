@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, Protocol
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,7 @@ from .clock import now_iso
 from .context import current_request_id
 from .errors import ApiError
 
-__all__ = ["InvalidToken", "OAuthClient", "OAuthError", "Token", "TokenIssuer", "bearer_scopes", "token_router"]
+__all__ = ["InvalidToken", "OAuthClient", "OAuthError", "Token", "TokenIssuer", "BearerScopes", "token_router"]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -180,32 +180,41 @@ def token_router(path: str, *, realm: str, scopes_for: Callable[[OAuthClient], l
     return router
 
 
-def bearer_scopes(realm: str) -> Callable[[str], Callable]:
-    """``require = bearer_scopes("crm")``; ``Depends(require("write"))``: a valid Bearer token granting the scope.
+class BearerScopes:
+    """``require = BearerScopes("crm")``; ``Depends(require("write"))``: a valid Bearer token granting the scope.
 
     For services that take only Bearer tokens of their own issuing (the shop takes more schemes and
     reads them itself). No token or a bad one is 401 with ``WWW-Authenticate``; a token without the
-    scope is 403. The dependency returns the token's claims.
+    scope is 403. ``require.claims`` is the one dependency that reads the token (what
+    ``openapi.document_security`` looks for); each scope's dependency returns the token's claims.
     """
-    def require(scope: str) -> Callable:
-        async def check(request: Request) -> dict[str, Any]:
+
+    def __init__(self, realm: str) -> None:
+        self.realm = realm
+
+        async def claims(request: Request) -> dict[str, Any]:
             scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise ApiError(401, "UNAUTHORIZED", "Потрібен Bearer-токен: отримайте його через client credentials",
                                headers={"WWW-Authenticate": f'Bearer realm="{realm}"'})
             try:
-                claims = request.app.state.settings.token_issuer().verify(token.strip())
+                return request.app.state.settings.token_issuer().verify(token.strip())
             except InvalidToken as exc:
                 raise ApiError(401, "INVALID_TOKEN", "Токен доступу недійсний або прострочений; отримайте новий",
                                headers={"WWW-Authenticate": f'Bearer realm="{realm}", error="invalid_token", '
                                                             f'error_description="{exc}"'}) from exc
-            scope_claim = claims.get("scope")
-            if scope not in (scope_claim.split() if isinstance(scope_claim, str) else []):
+        self.claims = claims
+
+    def __call__(self, scope: str) -> Callable:
+        realm = self.realm
+
+        async def check(claims: dict = Depends(self.claims)) -> dict[str, Any]:  # noqa: B008 - a closure's dependency
+            granted = claims.get("scope")
+            if scope not in (granted.split() if isinstance(granted, str) else []):
                 raise ApiError(403, "FORBIDDEN", f"Для цієї дії потрібен scope {scope!r}",
-                               [{"field": "scope", "message": f"У токені: {scope_claim or 'немає'}"}],
+                               [{"field": "scope", "message": f"У токені: {granted if isinstance(granted, str) else 'немає'}"}],
                                headers={"WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", '
                                                             f'scope="{scope}"'})
             return claims
         check.__name__ = f"require_{scope}"
         return check
-    return require

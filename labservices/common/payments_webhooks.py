@@ -99,8 +99,12 @@ class PaymentsWebhooks:
     async def verify(self, body: bytes, headers: dict[str, str]) -> dict:
         """The delivery's payload once its Standard Webhooks signature checks out; 401 or 503 otherwise."""
         endpoint = await asyncio.to_thread(self.endpoint)
-        if endpoint is None:
-            raise ApiError(503, "NOT_READY", "Сервіс ще не зареєстрував вебхук у payments; спробуйте за мить")
+        if endpoint is None:  # not registered yet, or forgotten by a reset: register now, not in 10 s
+            try:
+                endpoint = await self.ensure()
+            except (httpx.HTTPError, TargetRefused, KeyError, ValueError):
+                raise ApiError(503, "NOT_READY", "Сервіс ще не зареєстрував вебхук у payments; спробуйте за мить",
+                               headers={"Retry-After": "1"}) from None
         try:
             payload = Webhook(endpoint["secret"]).verify(body, headers)
         except WebhookVerificationError as exc:

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import HTTPBearer, OAuth2
+
 from labservices.common import create_app
 from labservices.common.declaration import Instance
 from labservices.common.oauth import token_router
+from labservices.common.openapi import document_security
 
 from . import SERVICE
 from .routes import contacts, deals
-from .settings import ROLE_SCOPES, Settings
+from .settings import ROLE_SCOPES, Settings, require
 from .store import Store
 
 DESCRIPTION = """A CRM in the manner of Salesforce: contacts, deals and what happened with each contact.
@@ -27,6 +31,16 @@ second deal; activities with an `external_id` are recorded once.
 """
 
 
+# For /docs: Swagger's «Authorize» fills in a token, or fetches one with client credentials.
+SCHEMES = [
+    HTTPBearer(scheme_name="Bearer", bearerFormat="JWT", description="A token from POST /services/oauth2/token"),
+    OAuth2(scheme_name="OAuth2", description="client_id lab-middleware, client_secret mw-secret",
+           flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
+               tokenUrl="/services/oauth2/token", scopes={"read": "Read contacts and deals",
+                                                          "write": "Create and change them"}))),
+]
+
+
 def build_app(instance: Instance | None = None) -> FastAPI:
     """The CRM with its own database and its token endpoint."""
     settings = Settings.for_instance(instance)
@@ -37,4 +51,5 @@ def build_app(instance: Instance | None = None) -> FastAPI:
                      openapi_tags=[{"name": "Contacts", "description": "People and companies, found by email."},
                                    {"name": "Deals", "description": "Opportunities, upserted by an external id."}])
     app.state.store = store
+    document_security(app, SCHEMES, needs=require.claims, required=require.claims)
     return app

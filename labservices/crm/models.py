@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from labservices.common.inputs import STRICT, Email, PatchModel
 from labservices.common.pagination import Pagination
 
-Input = ConfigDict(extra="forbid", str_max_length=2_000)
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=EMAIL),
-                  AfterValidator(str.lower), Field(examples=["olena.kovalenko@example.com"])]
+Input = ConfigDict(extra="forbid", str_max_length=2_000, **STRICT)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 ContactId = Annotated[str, StringConstraints(pattern=r"^003[A-Za-z0-9]{15}$"), Field(examples=["003a1B2c3D4e5F6g7H"])]
@@ -40,7 +38,7 @@ class ContactUpsert(ContactFields):
     """PUT by email: the fields to set (the email is in the path)."""
 
 
-class ContactUpdate(BaseModel):
+class ContactUpdate(PatchModel):
     model_config = Input
     first_name: Name | None = None
     last_name: Name | None = None
@@ -86,7 +84,7 @@ class DealUpsert(DealFields):
     """PUT by external id: the deal's fields (the external id, e.g. the order's, is in the path)."""
 
 
-class DealUpdate(BaseModel):
+class DealUpdate(PatchModel):
     model_config = Input
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
     amount: float | None = Field(default=None, ge=0, le=100_000_000, allow_inf_nan=False)

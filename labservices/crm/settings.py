@@ -44,4 +44,4 @@ class Settings(ServiceSettings):
 
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
-require = oauth.bearer_scopes("crm")
+require = oauth.BearerScopes("crm")

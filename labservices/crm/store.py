@@ -242,7 +242,7 @@ def _by_external(conn, external_id: str):
 def _contact_exists(conn, contact_id: str) -> None:
     if conn.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
         raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту",
-                       [{"field": "contact_id", "message": f"Контакту {contact_id} немає"}])
+                       [{"field": "contact_id", "message": f"Контакту {contact_id} немає", "type": "not_found"}])
 
 
 def _found(conn, table: str, row_id: str, what: str):

@@ -54,7 +54,8 @@ class Campaigns:
 
     def set_content(self, campaign_id: str, plain_text: str, html: str) -> dict:
         if not plain_text and not html:
-            raise ApiError(400, "VALIDATION_ERROR", "Лист порожній", [{"field": "plain_text", "message": "Потрібен текст або html"}])
+            raise ApiError(400, "VALIDATION_ERROR", "Лист порожній", [{"field": "plain_text", "message": "Потрібен текст або html",
+                                                                   "type": "conflicting_values"}])
         with self.store.db.tx() as conn:
             if _found(conn, campaign_id)["status"] != "save":
                 raise ApiError(409, "CAMPAIGN_SENT", "Надіслану кампанію змінити не можна")

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from fastapi.security import HTTPBasic
+
 from labservices.common import create_app
 from labservices.common.declaration import Instance
+from labservices.common.openapi import document_security
 
 from . import SERVICE
+from .auth import api_key
 from .campaigns import Campaigns
 from .delivery import Deliverer
 from .routes import campaigns, lists, tracking, transactional
@@ -44,4 +48,6 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     deliverer = Deliverer(store, settings, app.state.client)
     app.state.store, app.state.campaigns, app.state.deliverer = store, Campaigns(store), deliverer
     app.state.workers.append(deliverer.run)
+    document_security(app, [HTTPBasic(scheme_name="Basic", description="Any user name, the API key as password")],
+                      needs=api_key, required=api_key)
     return app

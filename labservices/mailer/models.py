@@ -3,37 +3,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Input = ConfigDict(extra="forbid", str_max_length=100_000)
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=EMAIL),
-                  Field(examples=["olena.kovalenko@example.com"])]
+from labservices.common.inputs import STRICT, Email, matches
+
+Input = ConfigDict(extra="forbid", str_max_length=100_000, **STRICT)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # what goes into a mail header: no control characters, no line breaks
+HeaderText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=ONE_LINE)]
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 MemberStatus = Literal["subscribed", "unsubscribed", "cleaned", "pending", "transactional"]
 ListId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$"), Field(examples=["a1b2c3d4e5"])]
 SubscriberHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$"),
                            Field(description="MD5 of the lower-cased email", examples=["62eeb292278cc15f5817cb78f7790b08"])]
 CampaignId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$")]
-MergeFields = Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,19}$")], Short],
-                        Field(max_length=20, examples=[{"FNAME": "Олена", "LNAME": "Коваленко", "CITY": "Львів"}])]
+MERGE_TAG = r"^[A-Z][A-Z0-9_]{0,19}$"
+HEADER = r"^[A-Za-z][A-Za-z0-9\-]{0,40}$"
 
 
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("Адреса має починатися з http:// або https://")
-    return value
+def only_keys(pattern: str) -> dict:
+    """A JSON schema fragment: the object's keys must match ``pattern`` (pydantic says so in patternProperties only)."""
+    return {"propertyNames": {"pattern": pattern}, "additionalProperties": False}
 
 
-Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
+MergeFields = Annotated[dict[Annotated[str, StringConstraints(pattern=MERGE_TAG)], Short],
+                        Field(max_length=20, examples=[{"FNAME": "Олена", "LNAME": "Коваленко", "CITY": "Львів"}],
+                              json_schema_extra=only_keys(MERGE_TAG))]
+
+
+URL = r"^https?://[!-~]+$"  # printable ASCII after the scheme
+Url = Annotated[str, StringConstraints(max_length=2000), matches(URL, "Адреса має починатися з http:// або https://"),
+                Field(json_schema_extra={"pattern": URL})]
 
 
 class CampaignDefaults(BaseModel):
     model_config = Input
-    from_name: Short = Field(examples=["Інтернет-магазин лабораторії"])
+    from_name: HeaderText = Field(examples=["Інтернет-магазин лабораторії"])
     from_email: Email = Field(examples=["news@integration-lab.local"])
-    subject: Short = ""
+    subject: HeaderText = ""
     language: Annotated[str, StringConstraints(max_length=10)] = "uk"
 
 
@@ -122,8 +129,9 @@ class Recipients(BaseModel):
 
 class CampaignSettings(BaseModel):
     model_config = Input
-    subject_line: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
-    from_name: Short = ""
+    subject_line: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150,
+                                                   pattern=ONE_LINE)]
+    from_name: HeaderText = ""
     reply_to: Email | None = None
     title: Short = ""
 
@@ -152,15 +160,16 @@ class TransactionalMessage(BaseModel):
     """Mandrill's ``message``: one email to one or more people, sent now (order confirmations, receipts)."""
 
     model_config = Input
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
     text: Annotated[str, StringConstraints(max_length=50_000)] = ""
     html: Annotated[str, StringConstraints(max_length=100_000)] | None = None
     from_email: Email = "orders@integration-lab.local"
-    from_name: Short = ""
+    from_name: HeaderText = ""
     to: list[Recipient] = Field(min_length=1, max_length=20)
-    headers: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9\-]{0,40}$")],
-                  Annotated[str, StringConstraints(max_length=300)]] = Field(
-        default_factory=dict, max_length=10, examples=[{"Message-Id": "<order-1001@shop.example.com>"}])
+    headers: dict[Annotated[str, StringConstraints(pattern=HEADER)],
+                  Annotated[str, StringConstraints(max_length=300, pattern=ONE_LINE)]] = Field(
+        default_factory=dict, max_length=10, examples=[{"Message-Id": "<order-1001@shop.example.com>"}],
+        json_schema_extra=only_keys(HEADER))
 
 
 class TransactionalSend(BaseModel):

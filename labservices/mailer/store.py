@@ -113,12 +113,12 @@ class Store:
             return _member(conn, _found_member(conn, list_id, member_id))
 
     def add_member(self, list_id: str, body: dict) -> tuple[dict, bool]:
-        """Add a member (POST); (member, added), 400 MEMBER_EXISTS as Mailchimp answers when it is there."""
+        """Add a member (POST); (member, added). One already there is 409 MEMBER_EXISTS (Mailchimp says 400)."""
         member_id = subscriber_hash(body["email_address"])
         with self.db.tx() as conn:
             _found_list(conn, list_id)
             if _member_row(conn, list_id, member_id) is not None:
-                raise ApiError(400, "MEMBER_EXISTS", f"{body['email_address']} вже в аудиторії; PUT "
+                raise ApiError(409, "MEMBER_EXISTS", f"{body['email_address']} вже в аудиторії; PUT "
                                f"/3.0/lists/{list_id}/members/{member_id} додає або оновлює")
             _insert_member(conn, list_id, member_id, body["email_address"], body["status"], body["merge_fields"],
                            body["tags"])
@@ -128,7 +128,8 @@ class Store:
         """Add or update (PUT): the path's hash must be the email's; (member, created)."""
         if subscriber_hash(body["email_address"]) != member_id.lower():
             raise ApiError(400, "VALIDATION_ERROR", "subscriber_hash в адресі не збігається з email_address",
-                           [{"field": "subscriber_hash", "message": "Очікується MD5 від email у нижньому регістрі: "
+                           [{"field": "subscriber_hash", "type": "conflicting_values",
+                             "message": "Очікується MD5 від email у нижньому регістрі: "
                              + subscriber_hash(body["email_address"])}])
         member_id = member_id.lower()
         with self.db.tx() as conn:
@@ -180,7 +181,7 @@ class Store:
     def create_segment(self, list_id: str, body: dict) -> dict:
         if (body.get("options") is None) == (body.get("static_segment") is None):
             raise ApiError(400, "VALIDATION_ERROR", "Сегмент має або умови (options), або список email (static_segment)",
-                           [{"field": "options", "message": "Вкажіть рівно одне з двох"}])
+                           [{"field": "options", "message": "Вкажіть рівно одне з двох", "type": "conflicting_values"}])
         with self.db.tx() as conn:
             _found_list(conn, list_id)
             kind = "saved" if body.get("options") else "static"

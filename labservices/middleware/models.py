@@ -5,14 +5,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Input = ConfigDict(extra="forbid", str_max_length=1_000)
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+from labservices.common.inputs import STRICT, Email, Int
+
+Input = ConfigDict(extra="forbid", str_max_length=1_000, **STRICT)
 
 
 class Customer(BaseModel):
     model_config = Input
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL)] = Field(
-        examples=["olena.kovalenko@example.com"])
+    email: Email
     first_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
     last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
@@ -22,7 +22,7 @@ class Customer(BaseModel):
 class Line(BaseModel):
     model_config = Input
     sku: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$")] = Field(examples=["EL-001"])
-    quantity: int = Field(ge=1, le=1000)
+    quantity: Int = Field(ge=1, le=1000)
     title: Annotated[str, StringConstraints(max_length=200)] | None = None
     unit_price: float | None = Field(default=None, ge=0, le=10_000_000, allow_inf_nan=False)
 
@@ -30,7 +30,7 @@ class Line(BaseModel):
 class NewOrder(BaseModel):
     """The shop's "order created" webhook, as the lecture's workflow receives it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"examples": [{
         "order_id": "order-1001", "customer": {"email": "olena.kovalenko@example.com", "first_name": "Олена",
                                                "last_name": "Коваленко"},
         "items": [{"sku": "ABC", "quantity": 2, "title": "Бездротова миша Logitech M185", "unit_price": 549}],
@@ -44,5 +44,5 @@ class NewOrder(BaseModel):
 
 
 class MailerTrigger(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     list_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$")] = "a1b2c3d4e5"

@@ -22,7 +22,7 @@ from labservices.common.client import ServiceClient, TargetRefused
 from labservices.common.db import Database
 from labservices.common.declaration import declared
 from labservices.common.events import EventBus, stable_id
-from labservices.common.mail import SendError, send_email
+from labservices.common.mail import Refused, SendError, send_email
 
 from .crm import CrmClient, CrmError
 from .engine import Context, Fatal, Retryable, Step, Workflow
@@ -119,6 +119,8 @@ def new_order(c: Connections) -> Workflow:
         try:
             message_id = await send_email(c.settings.sender, customer["email"], f"Замовлення {order['order_id']} "
                                           "підтверджено", text, seed=f"order-confirmation.{order['order_id']}")
+        except Refused as exc:
+            raise Fatal(f"SMTP: the address was refused: {exc}") from None
         except SendError as exc:
             raise Retryable(f"SMTP: {type(exc).__name__}: {exc}") from None
         return {"message_id": message_id, "to": customer["email"]}

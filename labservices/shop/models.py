@@ -14,7 +14,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from pydantic_core import PydanticCustomError
 
-from labservices.common.inputs import STRICT, Int, IsoDate, PatchModel, trimmed, whole_number
+from labservices.common.inputs import STRICT, Email, Int, IsoDate, PatchModel, matches, trimmed, whole_number
 from labservices.common.pagination import Pagination
 
 MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript's MAX_SAFE_INTEGER); beyond: 400
@@ -25,17 +25,11 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[12345])]
 # Formats are written once, as patterns, and both validate and document a field: what /docs shows
 # is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
 # (ECMA) regex dialects agree on them.
-EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
 USERNAME = r"^[a-z0-9_.\-]+$"
 SKU = r"^[A-Za-z0-9\-]*[A-Za-z\-][A-Za-z0-9\-]*$"  # at least one letter: "123" is an id, not a SKU
 
 
-def _matches(pattern: str, message: str):
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern.strip("^$"), value):
-            raise ValueError(message)
-        return value
-    return AfterValidator(check)
+_matches = matches
 
 
 def _birth_date(value: date | None) -> date | None:
@@ -49,9 +43,6 @@ def _money(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
-                  _matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
-                  Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
 Username = Annotated[str, StringConstraints(min_length=3, max_length=32),
                      _matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
                      Field(examples=["ivan_petrenko"], json_schema_extra={"pattern": USERNAME})]

@@ -5,7 +5,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Input = ConfigDict(extra="forbid", str_max_length=1_000)
+from labservices.common.inputs import STRICT, Int
+
+Input = ConfigDict(extra="forbid", str_max_length=1_000, **STRICT)
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$"), Field(examples=["EL-001"])]
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$"), Field(examples=["order-1001"])]
 
@@ -20,13 +22,13 @@ class StockPublic(BaseModel):
 
 class StockUpdate(BaseModel):
     model_config = Input
-    on_hand: int = Field(ge=0, le=1_000_000, description="Units on the shelves now (a stock count, a delivery)")
+    on_hand: Int = Field(ge=0, le=1_000_000, description="Units on the shelves now (a stock count, a delivery)")
 
 
 class Line(BaseModel):
     model_config = Input
     sku: Sku
-    quantity: int = Field(ge=1, le=1000)
+    quantity: Int = Field(ge=1, le=1000)
 
 
 class ReservationCreate(BaseModel):

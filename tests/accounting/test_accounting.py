@@ -76,7 +76,7 @@ def test_a_liqpay_callback_counts_once_and_only_with_its_signature(lab: Lab):
     lab.post("accounting", "/api/invoices", json={"order_id": order, "amount": 1200, "customer": "ТОВ «Меблі»"})
     params = {"order_id": order, "amount": 1200, "currency": "UAH", "status": "success", "payment_id": 987654}
     forged = lab.post("accounting", "/liqpay/callback", data=_liqpay(params, key="guessed"))
-    assert forged.status_code == 400 and forged.json()["error"]["code"] == "INVALID_SIGNATURE"
+    assert forged.status_code == 401 and forged.json()["error"]["code"] == "INVALID_SIGNATURE"
     first = lab.post("accounting", "/liqpay/callback", data=_liqpay(params)).json()
     again = lab.post("accounting", "/liqpay/callback", data=_liqpay(params)).json()
     assert (first["recorded"], again["recorded"]) == (True, False) and first["payment"]["source"] == "liqpay"

@@ -99,9 +99,6 @@ INSTEAD = [schemathesis.check(accepts_valid_input), schemathesis.check(refuses_u
 # expected to fail until fixed (then delete the line). Keyed by (service, "METHOD /path").
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
     ("orders", "POST /api/orders"): "an unknown SKU is a 400 whose detail has no type not_found (allow-list entry 1)",
-    ("billing", "POST /webhooks/payments"): "after POST /admin/reset billing forgets its webhook registration and "
-                                             "answers 503 NOT_READY, without Retry-After, until its worker registers "
-                                             "again (up to 10 s)",
 }
 
 

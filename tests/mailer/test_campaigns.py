@@ -113,5 +113,8 @@ def test_a_transactional_message_is_sent_now_and_its_message_id_kept_once(mailer
             {"email": email, "status": "sent", "_id": f"order-42.{token}@shop.example.com", "reject_reason": None}]
     [message] = mailer.inbox(email)
     assert message["Subject"] == "Замовлення 42 підтверджено" and "Магазин" in message["From"]["Name"]
+    odd = {**body, "message": {**body["message"], "to": [{"email": "(a)@example.com"}, {"email": email}]}}
+    results = requests.post(mailer.url + "/api/1.0/messages/send", json=odd, timeout=10).json()
+    assert [r["status"] for r in results] == ["rejected", "sent"] and results[0]["reject_reason"] == "invalid"
     wrong = requests.post(mailer.url + "/api/1.0/messages/send", json={**body, "key": "nope"}, timeout=10)
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "INVALID_API_KEY"

@@ -41,7 +41,7 @@ def test_post_adds_once_and_answers_member_exists_after(mailer: Mailer):
     email = _email()
     assert mailer.post(f"/3.0/lists/{LIST}/members", json={"email_address": email, "status": "subscribed"}).status_code == 200
     again = mailer.post(f"/3.0/lists/{LIST}/members", json={"email_address": email, "status": "subscribed"})
-    assert again.status_code == 400 and again.json()["error"]["code"] == "MEMBER_EXISTS"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "MEMBER_EXISTS"
 
 
 def test_tags_are_added_and_removed(mailer: Mailer):

@@ -33,7 +33,7 @@ EXPECTED = {
     ('08-integration-practice', 'shipped["status"], shipped["waybill"]'): "'2045",
     ('08-integration-practice', '[(i["number"], i["amount"], i["paid"], i["status"]) for i in invoices]'): "455.49, 455.49, 'paid')",
     ('08-integration-practice', 'requests.post(f"{ACCOUNTING}/liqpay/callback", data=liqpay(paid)).json()["recorded"]'): 'True',
-    ('08-integration-practice', 'forged.status_code, forged.json()["error"]["code"]'): "(400, 'INVALID_SIGNATURE')",
+    ('08-integration-practice', 'forged.status_code, forged.json()["error"]["code"]'): "(401, 'INVALID_SIGNATURE')",
     ('08-integration-practice', '{m["order_id"]: m["kind"] for m in report["mismatches"]}'): "'underpaid'",
     ('08-integration-practice', 'resp = requests.post(f"{MIDDLEWARE}/webhooks/orders", json=new_order(f"order-1001-{RUN}")'): 'new-order success',
     ('08-integration-practice', 'again.status_code, again.json()["duplicate"]'): '(200, True, 1)',

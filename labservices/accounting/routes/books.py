@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from labservices.common import error_responses
+from labservices.common.inputs import STRICT
 from labservices.common.http import LabRouter
 
 from ..store import StoreDep, today
@@ -18,7 +19,7 @@ OrderQuery = Annotated[str | None, Query(max_length=64)]
 
 
 class InvoiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
     amount: float = Field(gt=0, le=10_000_000, allow_inf_nan=False, description="UAH", examples=[455.49])
     currency: Literal["UAH", "USD", "EUR"] = "UAH"

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from labservices.common import error_responses
+from labservices.common.inputs import STRICT
 from labservices.common.deps import from_state
 
 from .. import liqpay
@@ -15,11 +16,11 @@ from ..settings import SettingsDep
 
 router = APIRouter(tags=["Incoming"])
 AccountingDep = Annotated[Accounting, Depends(from_state("accounting"))]
-Field64k = Annotated[str, Form(max_length=65_536)]
+Field64k = Annotated[str, Form(min_length=1, max_length=65_536)]
 
 
 class Checkout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **STRICT)
     order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
     amount: float = Field(gt=0, le=10_000_000, allow_inf_nan=False, examples=[455.49])
     currency: Literal["UAH", "USD", "EUR"] = "UAH"
@@ -33,8 +34,8 @@ async def payments_webhook(request: Request, accounting: AccountingDep) -> dict:
     return {"received": True, "outcome": outcome}
 
 
-@router.post("/liqpay/callback", responses=error_responses(400))
-def liqpay_callback(data: Field64k, signature: Annotated[str, Form(max_length=200)], accounting: AccountingDep,
+@router.post("/liqpay/callback", responses=error_responses(400, 401))
+def liqpay_callback(data: Field64k, signature: Annotated[str, Form(min_length=1, max_length=200)], accounting: AccountingDep,
                     settings: SettingsDep) -> dict:
     """LiqPay's server_url: form fields data (base64 JSON) and signature (base64 SHA-1), verified first."""
     return accounting.liqpay_callback(settings.liqpay_private_key, data, signature)

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from labservices.common import ApiError, error_responses
 from labservices.common.deps import from_state
 from labservices.common.http import LabRouter, base_url
-from labservices.common.mail import SendError, send_email
+from labservices.common.mail import Refused, SendError, send_email
 
 from ..auth import api_key
 from ..campaigns import Campaigns, letter
@@ -61,8 +61,12 @@ async def send_campaign(campaign_id: IdPath, request: Request, campaigns: Campai
     try:
         for recipient in letters:
             text, html = letter(campaign, content, recipient, base_url(request))
-            await send_email(sender, recipient["email"], options["subject_line"], text, html=html,
-                             seed=f"{campaign_id}.{recipient['member_id']}", headers={"X-Campaign-Id": campaign_id})
+            try:
+                await send_email(sender, recipient["email"], options["subject_line"], text, html=html,
+                                 seed=f"{campaign_id}.{recipient['member_id']}", headers={"X-Campaign-Id": campaign_id})
+            except Refused:  # an address the mail server will not take: the others still get theirs
+                log.warning("recipient refused", extra={"campaign_id": campaign_id, "email": recipient["email"]})
+                continue
             sent += 1
     except SendError as exc:
         raise ApiError(502, "SMTP_UNAVAILABLE", f"Поштовий сервер не прийняв лист: {type(exc).__name__}") from None

@@ -46,9 +46,9 @@ def list_members(list_id: ListPath, store: StoreDep, status: MemberStatus | None
     return {"members": members, "list_id": list_id, "total_items": total}
 
 
-@router.post("/{list_id}/members", responses=error_responses(400, 401, 404, 415))
+@router.post("/{list_id}/members", responses=error_responses(400, 401, 404, 409, 415))
 def add_member(list_id: ListPath, body: MemberCreate, store: StoreDep) -> dict:
-    """Add a member; 400 MEMBER_EXISTS when the email is there (PUT adds or updates)."""
+    """Add a member; 409 MEMBER_EXISTS when the email is there (PUT adds or updates)."""
     return store.add_member(list_id, body.model_dump())[0]
 
 

@@ -13,7 +13,7 @@ from fastapi import Request
 
 from labservices.common import ApiError, error_responses
 from labservices.common.http import LabRouter
-from labservices.common.mail import SendError, send_email
+from labservices.common.mail import Refused, SendError, send_email
 
 from ..models import TransactionalSend
 
@@ -32,6 +32,9 @@ async def send_message(body: TransactionalSend, request: Request) -> list[dict]:
         try:
             sent = await send_email(sender, recipient.email, message.subject, message.text, html=message.html,
                                     seed=f"tx.{secrets.token_hex(8)}", headers=message.headers)
+        except Refused:  # an address the mail server would not take: said per recipient, as Mandrill does
+            results.append({"email": recipient.email, "status": "rejected", "_id": None, "reject_reason": "invalid"})
+            continue
         except SendError as exc:
             raise ApiError(502, "SMTP_UNAVAILABLE", f"Поштовий сервер не прийняв лист: {type(exc).__name__}") from None
         results.append({"email": recipient.email, "status": "sent", "_id": sent.strip("<>"), "reject_reason": None})

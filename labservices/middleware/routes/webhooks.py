@@ -35,7 +35,8 @@ async def _answer(engine: Engine, request: Request, execution: dict, created: bo
     return JSONResponse(body, status_code=202 if created and not wait else 200, headers={"Location": location})
 
 
-@router.post("/webhooks/orders", status_code=202, responses=error_responses(400, 415))
+@router.post("/webhooks/orders", status_code=202, responses={
+    200: {"description": "The order's run: again (duplicate), or finished (?wait=true)"}, **error_responses(400, 415)})
 async def new_order(order: NewOrder, request: Request, engine: EngineDep, wait: Wait = False) -> JSONResponse:
     """A new order: run the workflow once per order (202); the same order again runs nothing (200, duplicate)."""
     execution, created = await engine.trigger("new-order", order.model_dump(mode="json"),
@@ -43,13 +44,13 @@ async def new_order(order: NewOrder, request: Request, engine: EngineDep, wait: 
     return await _answer(engine, request, execution, created, wait)
 
 
-@router.post("/webhooks/mailer", status_code=202, responses=error_responses(400, 401, 503))
+@router.post("/webhooks/mailer", status_code=202, responses=error_responses(400, 401, 409))
 async def mailer_event(request: Request, engine: EngineDep, store: StoreDep) -> JSONResponse:
     """The mailer's signed webhook (opened, clicked...): record it on the contact in the CRM, once."""
     body, headers = await request.body(), {k.lower(): v for k, v in request.headers.items()}
     secrets = await asyncio.to_thread(store.trigger_secrets, "mailer")
     if not secrets:
-        raise ApiError(503, "NOT_CONNECTED", "Спершу підключіть розсилку: POST /api/triggers/mailer")
+        raise ApiError(409, "NOT_CONNECTED", "Спершу підключіть розсилку: POST /api/triggers/mailer")
     event = None
     for secret in secrets:
         try:
@@ -64,7 +65,7 @@ async def mailer_event(request: Request, engine: EngineDep, store: StoreDep) -> 
     return await _answer(engine, request, execution, created, False)
 
 
-@router.post("/api/triggers/mailer", responses=error_responses(400, 502))
+@router.post("/api/triggers/mailer", responses=error_responses(400, 415, 502))
 async def connect_mailer(body: MailerTrigger, request: Request, client: ClientDep, store: StoreDep,
                          settings: SettingsDep) -> dict:
     """Subscribe to an audience's webhooks at the mailer (as n8n's Mailchimp trigger does); once per audience."""
@@ -73,6 +74,9 @@ async def connect_mailer(body: MailerTrigger, request: Request, client: ClientDe
     own = f"{base_url(request)}/webhooks/mailer"
     known = await asyncio.to_thread(store.trigger, f"mailer:{body.list_id}")
     listed = await client.get(hooks_url, auth=auth)
+    if listed.status_code == 404:
+        raise ApiError(400, "VALIDATION_ERROR", "Некоректні дані запиту", [
+            {"field": "list_id", "message": f"У розсилці немає аудиторії {body.list_id}", "type": "not_found"}])
     if listed.status_code != 200:
         raise ApiError(502, "MAILER_REFUSED", f"Розсилка відповіла {listed.status_code}: {listed.text[:200]}")
     hook = next((h for h in listed.json()["webhooks"] if known and h["id"] == known["external_id"]), None)
