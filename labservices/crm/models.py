@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from labservices.common.inputs import STRICT, Email, PatchModel
+from labservices.common.inputs import STRICT, Email, PatchModel, trimmed
 from labservices.common.pagination import Pagination
 
 Input = ConfigDict(extra="forbid", str_max_length=2_000, **STRICT)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = trimmed(40)
 ContactId = Annotated[str, StringConstraints(pattern=r"^003[A-Za-z0-9]{15}$"), Field(examples=["003a1B2c3D4e5F6g7H"])]
 DealId = Annotated[str, StringConstraints(pattern=r"^006[A-Za-z0-9]{15}$"), Field(examples=["006a1B2c3D4e5F6g7H"])]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$"), Field(examples=["order-1001"])]
@@ -68,7 +68,7 @@ class ContactsPublic(BaseModel):
 
 class DealFields(BaseModel):
     model_config = Input
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] = Field(
+    name: trimmed(120) = Field(
         examples=["Замовлення order-1001"])
     amount: float = Field(ge=0, le=100_000_000, allow_inf_nan=False, examples=[45549])
     currency: Literal["UAH", "USD", "EUR"] = "UAH"
@@ -86,7 +86,7 @@ class DealUpsert(DealFields):
 
 class DealUpdate(PatchModel):
     model_config = Input
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
+    name: trimmed(120) | None = None
     amount: float | None = Field(default=None, ge=0, le=100_000_000, allow_inf_nan=False)
     stage: Stage | None = None
 
@@ -111,7 +111,7 @@ class DealsPublic(BaseModel):
 class ActivityCreate(BaseModel):
     model_config = Input
     type: ActivityType
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+    subject: trimmed(200) = Field(
         examples=["Відкрив лист «Весняний розпродаж»"])
     external_id: ExternalId | None = Field(default=None, description="The same external id is recorded once")
 

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from labservices.common.inputs import STRICT, Email, matches
+from labservices.common.inputs import STRICT, Email, matches, trimmed
 
 Input = ConfigDict(extra="forbid", str_max_length=100_000, **STRICT)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # what goes into a mail header: no control characters, no line breaks
-HeaderText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=ONE_LINE)]
-TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+SUBJECT = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"  # one line, and more than spaces
+HeaderText = Annotated[str, StringConstraints(max_length=100, pattern=ONE_LINE), AfterValidator(str.strip)]
+
+
+def subject(max_length: int) -> Any:
+    """A mail subject: one line with more than spaces, kept without surrounding spaces."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length, pattern=SUBJECT),
+                     AfterValidator(str.strip)]
+
+
+TagName = trimmed(100)
 MemberStatus = Literal["subscribed", "unsubscribed", "cleaned", "pending", "transactional"]
 ListId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{10}$"), Field(examples=["a1b2c3d4e5"])]
 SubscriberHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$"),
@@ -46,7 +55,7 @@ class CampaignDefaults(BaseModel):
 
 class ListCreate(BaseModel):
     model_config = Input
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+    name: trimmed(100) = Field(
         examples=["Клієнти магазину"])
     campaign_defaults: CampaignDefaults
     permission_reminder: Annotated[str, StringConstraints(max_length=500)] = "Ви купували в нашому магазині"
@@ -102,7 +111,7 @@ class SegmentCreate(BaseModel):
     """A saved segment (``options``: conditions) or a static one (``static_segment``: emails)."""
 
     model_config = Input
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: trimmed(100)
     options: SegmentOptions | None = None
     static_segment: list[Email] | None = Field(default=None, max_length=1000)
 
@@ -129,8 +138,7 @@ class Recipients(BaseModel):
 
 class CampaignSettings(BaseModel):
     model_config = Input
-    subject_line: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150,
-                                                   pattern=ONE_LINE)]
+    subject_line: subject(150)
     from_name: HeaderText = ""
     reply_to: Email | None = None
     title: Short = ""
@@ -160,7 +168,7 @@ class TransactionalMessage(BaseModel):
     """Mandrill's ``message``: one email to one or more people, sent now (order confirmations, receipts)."""
 
     model_config = Input
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
+    subject: subject(200)
     text: Annotated[str, StringConstraints(max_length=50_000)] = ""
     html: Annotated[str, StringConstraints(max_length=100_000)] | None = None
     from_email: Email = "orders@integration-lab.local"

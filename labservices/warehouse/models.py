@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from labservices.common.inputs import STRICT, Int
+from labservices.common.inputs import STRICT, Int, trimmed
 
 Input = ConfigDict(extra="forbid", str_max_length=1_000, **STRICT)
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{1,40}$"), Field(examples=["EL-001"])]
@@ -39,11 +39,11 @@ class ReservationCreate(BaseModel):
 
 class Recipient(BaseModel):
     model_config = Input
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+    name: trimmed(100) = Field(
         examples=["Олена Коваленко"])
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{9,15}$")] = "380000000000"
-    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] = "Київ"
-    warehouse: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = "Відділення №1"
+    city: trimmed(60) = "Київ"
+    warehouse: trimmed(100) = "Відділення №1"
 
 
 class Shipment(BaseModel):
