@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .exercise import Exercise
 
-COURSE = ("ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex11")
+COURSE = ("ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex10", "ex11", "ex12")
 EXERCISE_ID = re.compile(r"\bex\d{2}\b")
 
 

@@ -55,6 +55,14 @@ def apply(tx, event: Event) -> None:
         tx.executemany("INSERT OR REPLACE INTO order_lines VALUES (?,?,?,?,?)",
                        [(order.order_id, line.sku, line.title, line.quantity, line.unit_price or 0)
                         for line in order.items])
+    elif event.type == "OrderConfirmed":  # a shop order the integration middleware saw through (notebook 08)
+        confirmed = event.parse(c.OrderConfirmed)
+        _order(tx, confirmed.order_id)
+        tx.execute("UPDATE orders SET day = ?, total = ?, paid = ?, created_at = ? WHERE order_id = ?",
+                   (event.time[:10], round(confirmed.total), confirmed.paid, event.time, confirmed.order_id))
+        tx.executemany("INSERT OR REPLACE INTO order_lines VALUES (?,?,?,?,?)",
+                       [(confirmed.order_id, line.sku, line.title, line.quantity, line.unit_price or 0)
+                        for line in confirmed.items])
     elif event.type == "PaymentProcessed":
         paid = event.parse(c.PaymentProcessed)
         _order(tx, paid.order_id)

@@ -38,6 +38,6 @@ def build_app(instance: Instance | None = None) -> FastAPI:
     bus.subscribe("OrderCreated")(billing.charge)
     bus.subscribe("OrderCancelled")(billing.refund_cancelled)
     app.state.store, app.state.billing = store, billing
-    app.state.workers.append(billing.keep_endpoint)
+    app.state.workers.append(billing.hooks.keep)
     bus.attach(app)
     return app

@@ -9,61 +9,22 @@ service calls back with a signed webhook. Then it publishes ``PaymentProcessed``
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import httpx
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from labservices.common import ApiError
 from labservices.common.client import ServiceClient, TargetRefused
-from labservices.common.declaration import declared
 from labservices.common.events import Event, EventBus, Poison, Transient
 from labservices.common.events import contracts as c
+from labservices.common.payments_webhooks import PaymentsWebhooks, payments_url
 
 from . import store as store_mod
 
-log = logging.getLogger("labservices.billing")
-
 WEBHOOK_EVENTS = ["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"]
-CHECK_ENDPOINT_S = 10.0
-
-
-def payments_url() -> str:
-    return declared("payments").url
-
 
 class Billing:
     def __init__(self, store: store_mod.Store, bus: EventBus, client: ServiceClient, own_url: str) -> None:
-        self.store, self.bus, self.client, self.own_url = store, bus, client, own_url
-
-    @property
-    def webhook_url(self) -> str:
-        return f"{self.own_url}/webhooks/payments"
-
-    # --- the webhook endpoint at the payments service --------------------------------------------
-
-    async def keep_endpoint(self, app=None) -> None:
-        """Worker: make sure payments knows where to send billing's webhooks (again after a payments reset)."""
-        while True:
-            try:
-                await self.ensure_endpoint()
-            except (httpx.HTTPError, TargetRefused, KeyError, ValueError) as exc:
-                log.warning("cannot register the webhook endpoint at payments yet: %s", exc)
-            await asyncio.sleep(CHECK_ENDPOINT_S)
-
-    async def ensure_endpoint(self) -> dict:
-        saved = await asyncio.to_thread(self.store.endpoint)
-        if saved and saved["url"] == self.webhook_url:
-            resp = await self.client.get(f"{payments_url()}/api/webhook_endpoints/{saved['endpoint_id']}")
-            if resp.status_code == 200 and resp.json().get("status") == "enabled":
-                return saved
-        resp = await self.client.post(f"{payments_url()}/api/webhook_endpoints", json={
-            "url": self.webhook_url, "enabled_events": WEBHOOK_EVENTS, "description": "billing: order payments"})
-        resp.raise_for_status()
-        endpoint = resp.json()
-        await asyncio.to_thread(self.store.save_endpoint, endpoint["id"], self.webhook_url, endpoint["secret"])
-        log.info("registered the webhook endpoint at payments", extra={"endpoint_id": endpoint["id"]})
-        return await asyncio.to_thread(self.store.endpoint)
+        self.store, self.bus, self.client = store, bus, client
+        self.hooks = PaymentsWebhooks(store.db, client, own_url, WEBHOOK_EVENTS, "billing: order payments")
 
     # --- bus handlers --------------------------------------------------------------------------
 
@@ -126,13 +87,7 @@ class Billing:
 
     async def webhook(self, body: bytes, headers: dict[str, str]) -> str:
         """A delivery from payments: verify its signature, then publish what it says about the order."""
-        endpoint = await asyncio.to_thread(self.store.endpoint)
-        if endpoint is None:
-            raise ApiError(503, "NOT_READY", "Billing ще не зареєстрував вебхук у payments; спробуйте за мить")
-        try:
-            payload = Webhook(endpoint["secret"]).verify(body, headers)
-        except WebhookVerificationError as exc:
-            raise ApiError(401, "INVALID_SIGNATURE", f"Підпис вебхука не збігається: {exc}") from None
+        payload = await self.hooks.verify(body, headers)
         intent = payload.get("data", {}).get("object", {})
         order_id = (intent.get("metadata") or {}).get("order_id")
         if not order_id:
@@ -149,7 +104,7 @@ class Billing:
 
     def _record(self, webhook_id: str, type_: str, order_id: str, intent: dict) -> str:
         with self.store.db.tx() as conn:
-            if not store_mod.first_time(conn, webhook_id, type_):
+            if not self.hooks.first_time(conn, webhook_id, type_):
                 return "duplicate"
             row = store_mod.get(conn, order_id)
             if row is None:

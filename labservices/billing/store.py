@@ -1,4 +1,4 @@
-"""Billing's own SQLite database: one payment per order, the webhook endpoint it registered, webhooks seen."""
+"""Billing's own SQLite database: one payment per order (its webhook endpoint: ``common.payments_webhooks``)."""
 from __future__ import annotations
 
 import time
@@ -21,18 +21,6 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payments_by_intent ON payments(intent_id);
-CREATE TABLE IF NOT EXISTS endpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    endpoint_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    secret TEXT NOT NULL,
-    registered_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhooks_seen (
-    webhook_id TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    received_at REAL NOT NULL
-);
 """
 
 STATUSES = ("requested", "succeeded", "failed", "refunded")
@@ -52,18 +40,6 @@ class Store:
         self.db.reset()
         if endpoint is not None:
             self.save_endpoint(endpoint["endpoint_id"], endpoint["url"], endpoint["secret"])
-
-    def endpoint(self) -> dict | None:
-        with self.db.tx() as conn:
-            row = conn.execute("SELECT * FROM endpoint").fetchone()
-            return dict(row) if row else None
-
-    def save_endpoint(self, endpoint_id: str, url: str, secret: str) -> None:
-        with self.db.tx() as conn:
-            conn.execute("INSERT INTO endpoint (id, endpoint_id, url, secret, registered_at) VALUES (1,?,?,?,?) "
-                         "ON CONFLICT(id) DO UPDATE SET endpoint_id = excluded.endpoint_id, url = excluded.url,"
-                         " secret = excluded.secret, registered_at = excluded.registered_at",
-                         (endpoint_id, url, secret, time.time()))
 
     def payments(self, status: str | None, limit: int) -> list[dict]:
         with self.db.tx() as conn:
@@ -99,12 +75,6 @@ def settle(conn, order_id: str, status: str, reason: str | None = None) -> None:
 
 def mark_cancelled(conn, order_id: str) -> None:
     conn.execute("UPDATE payments SET cancelled = 1, updated_at = ? WHERE order_id = ?", (time.time(), order_id))
-
-
-def first_time(conn, webhook_id: str, type_: str) -> bool:
-    """True the first time a webhook id is seen (payments may deliver one event more than once)."""
-    return conn.execute("INSERT OR IGNORE INTO webhooks_seen VALUES (?,?,?)",
-                        (webhook_id, type_, time.time())).rowcount == 1
 
 
 def _payment(row) -> dict:

@@ -114,10 +114,18 @@ class ServiceClient:
             "call_method": method, "call_url": url, "call_target": target, "call_status": status,
             "call_duration_ms": round(elapsed * 1000, 2), "call_error": error})
 
+    async def _built(self) -> httpx.AsyncClient:
+        # The first build instruments the client for tracing (a tracer provider, maybe the span exporter):
+        # a moment of work that belongs in a thread, not on the loop every service shares.
+        if self._client is None:
+            await asyncio.to_thread(lambda: self.client)
+        return self.client
+
     async def request(self, method: str, url: str, *, headers: Headers | None = None,
                       timeout: float | None = None, **kwargs: Any) -> httpx.Response:
         """Send one request; raises ``TargetRefused`` or ``httpx.HTTPError`` (timeout, refused...)."""
         sent, limit = self._prepare(method, url, headers, timeout)
+        await self._built()
         started = time.perf_counter()
         try:
             resp = await (await self._ready()).request(method, url, headers=sent, timeout=limit, **kwargs)
@@ -132,6 +140,7 @@ class ServiceClient:
                      timeout: float | None = None, **kwargs: Any) -> AsyncIterator[httpx.Response]:
         """Like :meth:`request`, but the body is read by the caller (to keep only its first bytes)."""
         sent, limit = self._prepare(method, url, headers, timeout)
+        await self._built()
         started = time.perf_counter()
         try:
             client = await self._ready()

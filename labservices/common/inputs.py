@@ -14,25 +14,11 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-STRICT = ConfigDict(strict=True)
-
-# Formats are written once, as patterns, and both validate and document a field: what /docs shows
-# is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
-# (ECMA) regex dialects agree on them (``\s`` does not: Python's takes \x1c-\x1f and \x85 too).
+# Formats are written once, as patterns, and both validate and document a field: what /docs shows is what
+# is accepted. Character classes are spelled out in ASCII, so Python and JSON Schema (ECMA) agree on them.
 EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+$"  # printable ASCII; a dot in the domain; no @ or spaces
 
-
-def matches(pattern: str, message: str) -> AfterValidator:
-    """A validator that checks ``pattern`` with Python's ``re`` (the schema shows the same pattern)."""
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern.strip("^$"), value):
-            raise ValueError(message)
-        return value
-    return AfterValidator(check)
-
-
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254), matches(EMAIL, "Невірний формат email адреси"),
-                  Field(examples=["olena@example.com"], json_schema_extra={"pattern": EMAIL})]  # merged into a service's input config: ConfigDict(**Input, **STRICT)
+STRICT = ConfigDict(strict=True)  # merged into a service's input config: ConfigDict(**Input, **STRICT)
 SPACES = " \t\n\r"
 
 
@@ -52,6 +38,21 @@ def trimmed(max_length: int, min_length: int = 1) -> Any:
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length,
                                             pattern=f"[^{SPACES}]" if min_length else None),
                      AfterValidator(lambda text: text.strip(SPACES))]
+
+
+def matches(pattern: str, message: str) -> AfterValidator:
+    """A validator that holds text to ``pattern`` (anchored), failing with ``message`` (Ukrainian)."""
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern.strip("^$"), value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
+# An email as the lab's services take it: the pattern above, kept in lower case.
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
+                  matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
+                  Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
 
 
 def _iso_date(value: Any) -> Any:

@@ -3,19 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Annotated
 
-import aiosmtplib
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 
 from labservices.common import Database, ServiceSettings, create_app
-from labservices.common.brokers import smtp_address
 from labservices.common.clock import iso
 from labservices.common.declaration import Instance
+from labservices.common.mail import SendError, send_email
 from labservices.common.events import Event, EventBus, Transient
 from labservices.common.events import contracts as c
 
@@ -75,16 +72,6 @@ def letter(event: Event, name: str) -> tuple[str, str] | None:
     return None
 
 
-async def send(recipient: str, subject: str, text: str, event_id: str) -> None:
-    """One email over SMTP, without a thread (aiosmtplib): the Message-ID comes from the event's id."""
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = SENDER, recipient, subject
-    message["Message-ID"] = make_msgid(idstring=event_id.replace("-", ""), domain="integration-lab.local")
-    message.set_content(text)
-    host, port = smtp_address()
-    await aiosmtplib.send(message, hostname=host, port=port, timeout=10, start_tls=False, use_tls=False)
-
-
 def build_app(instance: Instance | None = None) -> FastAPI:
     """Notifications with its own database (who to write to, what was sent) and its bus."""
     settings = Settings.for_instance(instance)
@@ -109,8 +96,8 @@ def build_app(instance: Instance | None = None) -> FastAPI:
             return None  # an order notifications never heard of (created before it subscribed): nobody to write to
         subject, text = letter(event, who[0])
         try:
-            await send(who[1], subject, text, event.id)
-        except (OSError, aiosmtplib.SMTPException) as exc:
+            await send_email(SENDER, who[1], subject, text, seed=event.id.replace("-", ""))
+        except SendError as exc:
             raise Transient(f"the mail server did not take the message: {type(exc).__name__}: {exc}") from None
 
         def record(tx) -> None:

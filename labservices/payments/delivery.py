@@ -33,7 +33,7 @@ from prometheus_client import Counter, Histogram
 from labservices.common import tracing
 from labservices.common.client import ServiceClient, TargetRefused
 
-from . import signing
+from labservices.common import signing
 from .store import Due, Store
 
 log = logging.getLogger("labservices.payments.delivery")

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from labservices.common.inputs import STRICT, Int, PatchModel, trimmed, whole_number
 
-from . import signing
+from labservices.common import signing
 
 Input = ConfigDict(extra="forbid", str_max_length=10_000, **STRICT)
 

@@ -25,7 +25,7 @@ from labservices.common.deps import store_of
 from labservices.common.events.store import current_traceparent
 from labservices.common.idempotency import Idempotency
 
-from . import signing
+from labservices.common import signing
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payment_intents (

@@ -8,14 +8,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
-from labservices.common import ServiceSettings, create_app, error_responses
+from labservices.common import ServiceSettings, create_app, error_responses, novaposhta
 from labservices.common.declaration import Instance
 from labservices.common.events import EventBus
 from labservices.common.http import base_url
 from labservices.common.inputs import STRICT, Int, trimmed
 
 from . import SERVICE
-from .service import CARRIER_KEY, Shipping
+from .service import Shipping
 from .store import Store, StoreDep
 
 DESCRIPTION = """Ships an order when two other services have each said their part.
@@ -34,7 +34,7 @@ not serve), or 503 when the carrier is down. It publishes nothing: the orchestra
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SHIPPING_", extra="ignore")
 
-    carrier_api_key: str = Field(CARRIER_KEY, description="The carrier's apiKey")
+    carrier_api_key: str = Field(novaposhta.SANDBOX_KEY, description="The carrier's apiKey")
 
 
 class ShipmentPublic(BaseModel):

@@ -12,17 +12,14 @@ import asyncio
 import json
 import time
 
-import httpx
-
-from labservices.common import ApiError
-from labservices.common.client import ServiceClient, TargetRefused
-from labservices.common.declaration import declared
+from labservices.common import ApiError, novaposhta
+from labservices.common.client import ServiceClient
 from labservices.common.events import Event, EventBus, Transient
 from labservices.common.events import contracts as c
 
 from . import store as store_mod
 
-CARRIER_KEY = "np-lab-key-0000"
+CarrierRefused = novaposhta.CarrierRefused  # the carrier answered and said no: asking again will not help
 
 
 class Shipping:
@@ -103,22 +100,7 @@ class Shipping:
                  "RecipientAddress": recipient.get("warehouse") or "Відділення №1",
                  "RecipientName": recipient.get("name") or "Одержувач", "RecipientsPhone": "380000000000",
                  "Weight": "1", "Cost": str(total or 0), "InfoRegClientBarcodes": order_id}
-        body = await self._carrier("InternetDocument", "save", props)
-        return body["data"][0]
-
-    async def _carrier(self, model: str, method: str, props: dict) -> dict:
         try:
-            resp = await self.client.post(f"{declared('carrier').url}/v2.0/json/", json={
-                "apiKey": self.carrier_key, "modelName": model, "calledMethod": method, "methodProperties": props})
-        except (httpx.HTTPError, TargetRefused) as exc:
-            raise Transient(f"the carrier did not answer: {type(exc).__name__}") from None
-        if resp.status_code != 200:
-            raise Transient(f"the carrier answered {resp.status_code}")
-        body = resp.json()
-        if not body.get("success"):  # Nova Poshta says so in the body, with HTTP 200
-            raise CarrierRefused(f"the carrier refused: {'; '.join(body.get('errors', []))}")
-        return body
-
-
-class CarrierRefused(Exception):
-    """The carrier answered and said no (a city it does not serve): asking again will not help."""
+            return await novaposhta.save_waybill(self.client, props, self.carrier_key)
+        except novaposhta.CarrierUnavailable as exc:
+            raise Transient(str(exc)) from None

@@ -20,10 +20,9 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer, O
 from starlette.concurrency import run_in_threadpool
 
 from labservices.common import ApiError
-from labservices.common.auth import verify_password
+from labservices.common.auth import InvalidToken, verify_password
 from labservices.common.ratelimit import count
 
-from . import tokens
 from .settings import ApiKey, Settings, SettingsDep
 from .store import StoreDep
 
@@ -94,8 +93,8 @@ def _api_key(settings: Settings, presented: str) -> ApiKey | None:
 
 def _from_bearer(settings: Settings, token: str) -> Principal:
     try:
-        claims = tokens.verify(settings, token)
-    except tokens.InvalidToken as exc:
+        claims = settings.token_issuer().verify(token)
+    except InvalidToken as exc:
         raise _unauthorized("INVALID_TOKEN", "Токен доступу недійсний або прострочений; отримайте новий на /oauth/token",
                             f'Bearer {REALM}, error="invalid_token", error_description="{exc}"') from exc
     # A signed token is trusted for who signed it, not for the types of its claims: the sandbox's

@@ -9,11 +9,12 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
-                      StringConstraints, WithJsonSchema)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, StringConstraints,
+                      WithJsonSchema)
+
 from pydantic_core import PydanticCustomError
 
-from labservices.common.inputs import EMAIL, STRICT, Int, IsoDate, PatchModel, matches, trimmed, whole_number
+from labservices.common.inputs import STRICT, Email, Int, IsoDate, PatchModel, matches, trimmed, whole_number
 from labservices.common.pagination import Pagination
 
 MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript's MAX_SAFE_INTEGER); beyond: 400
@@ -21,9 +22,14 @@ MAX_ID = 2**53 - 1  # the largest id every JSON client holds exactly (JavaScript
 Id = Annotated[int, Field(ge=1, le=MAX_ID, examples=[12345])]
 
 
-# Formats are written once, as patterns (labservices.common.inputs: EMAIL and the rule behind them).
+# Formats are written once, as patterns, and both validate and document a field: what /docs shows
+# is what is accepted. Character classes are spelled out in ASCII, so Python and the JSON Schema
+# (ECMA) regex dialects agree on them.
 USERNAME = r"^[a-z0-9_.\-]+$"
 SKU = r"^[A-Za-z0-9\-]*[A-Za-z\-][A-Za-z0-9\-]*$"  # at least one letter: "123" is an id, not a SKU
+
+
+_matches = matches
 
 
 def _birth_date(value: date | None) -> date | None:
@@ -37,11 +43,8 @@ def _money(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254),
-                  matches(EMAIL, "Невірний формат email адреси"), AfterValidator(str.lower),
-                  Field(examples=["ivan@example.com"], json_schema_extra={"pattern": EMAIL})]
 Username = Annotated[str, StringConstraints(min_length=3, max_length=32),
-                     matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
+                     _matches(USERNAME, "Лише малі латинські літери, цифри та _ . -"),
                      Field(examples=["ivan_petrenko"], json_schema_extra={"pattern": USERNAME})]
 Name = trimmed(100)
 City = trimmed(60)
@@ -49,7 +52,7 @@ BirthDate = Annotated[IsoDate, AfterValidator(_birth_date)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 UserRole = Literal["user", "moderator", "manager", "admin"]
 Sku = Annotated[str, StringConstraints(min_length=2, max_length=32),
-                matches(SKU, "SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)"),
+                _matches(SKU, "SKU: латинські літери, цифри та '-', хоча б одна літера (наприклад ABC)"),
                 AfterValidator(str.upper), Field(examples=["ABC"], json_schema_extra={"pattern": SKU})]
 Title = trimmed(200)
 Category = Literal["electronics", "books", "furniture", "clothing"]
@@ -406,32 +409,6 @@ class Weather(BaseModel):
     wind_kph: float
     conditions: str
     observed_at: datetime
-
-
-class Token(BaseModel):
-    """RFC 6749 §5.1 access token response."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...", "token_type": "Bearer",
-        "expires_in": 3600, "scope": "read write"}]})
-
-    access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
-    expires_in: int
-    scope: str
-
-
-class OAuthError(BaseModel):
-    """RFC 6749 §5.2 error response (what OAuth libraries expect from a token endpoint)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "error": "invalid_client", "error_description": "Невідомий client_id або невірний client_secret",
-        "request_id": "req_abc123", "timestamp": "2024-02-08T10:30:45Z"}]})
-
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
-    error_description: str
-    request_id: str | None = None
-    timestamp: str
 
 
 class ApiKeyInfo(BaseModel):

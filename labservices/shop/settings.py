@@ -12,7 +12,7 @@ from fastapi import Depends
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from labservices.common import ServiceSettings
+from labservices.common import ServiceSettings, oauth
 from labservices.common.deps import settings_of
 
 Role = Literal["reader", "user", "moderator", "manager", "admin"]
@@ -28,13 +28,10 @@ class ApiKey(BaseModel):
     rate_window_s: int | None = Field(default=None, ge=1)
 
 
-class OAuthClient(BaseModel):
-    """A client of the OAuth 2.0 client-credentials grant."""
+class OAuthClient(oauth.OAuthClient):
+    """A client of the OAuth 2.0 client-credentials grant, with one of the shop's roles."""
 
-    client_id: str
-    client_secret: str
     role: Role
-    token_ttl_s: int = Field(default=3600, ge=1, le=86_400)
 
 
 DEFAULT_API_KEYS = [
@@ -68,6 +65,9 @@ class Settings(ServiceSettings):
     api_keys: list[ApiKey] = Field(default_factory=lambda: list(DEFAULT_API_KEYS))
     oauth_clients: list[OAuthClient] = Field(default_factory=lambda: list(DEFAULT_OAUTH_CLIENTS))
 
+    def token_issuer(self) -> oauth.TokenIssuer:
+        """Signs and verifies the shop's access tokens (labservices.common.oauth)."""
+        return oauth.TokenIssuer(self.jwt_secret, self.jwt_issuer, self.jwt_audience)
 
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]

@@ -29,6 +29,7 @@ def free_broker_env() -> dict[str, str]:
         "LAB_RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{free_port()}",
         "LAB_RABBITMQ_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
         "LAB_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",  # the mailbox's SMTP side: never another run's
     }
 
 

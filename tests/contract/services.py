@@ -12,6 +12,8 @@ from __future__ import annotations
 CREDENTIALS: dict[str, dict[str, dict[str, str]]] = {
     # the admin key: every operation of the shop, DELETE /api/users/{id} included, is reachable
     "shop": {"ApiKeyHeader": {"api_key": "admin-key-789"}},
+    # Mailchimp's way: any user name, the API key as the password
+    "mailer": {"Basic": {"username": "contract", "password": "mc-lab-key-0000-us1"}},
 }
 
 # Environment for the contract host: limits a few thousand generated requests would hit.
@@ -33,4 +35,24 @@ def _shop_signer() -> dict:
                        "scope": "read write admin", "roles": ["admin"], "jti": "contract"}}
 
 
-JWT_SIGNERS = {"shop": _shop_signer}
+def _crm_signer() -> dict:
+    from labservices.crm.settings import Settings
+
+    settings = Settings()
+    return {"secret": settings.jwt_secret,
+            "claims": {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "lab-middleware",
+                       "scope": "read write", "roles": ["integration"], "jti": "contract"}}
+
+
+def _crm_bearer() -> str:
+    """A token of the CRM's own issuing (its sandbox secret is public), good for the whole test run."""
+    from labservices.common.auth import issue_token
+
+    signer = _crm_signer()
+    claims = {k: v for k, v in signer["claims"].items() if k not in ("iss", "aud", "sub")}
+    return issue_token(signer["secret"], issuer=signer["claims"]["iss"], audience=signer["claims"]["aud"],
+                       subject=signer["claims"]["sub"], ttl_s=86_400, **claims)
+
+
+CREDENTIALS["crm"] = {"Bearer": {"bearer": _crm_bearer()}}
+JWT_SIGNERS = {"shop": _shop_signer, "crm": _crm_signer}

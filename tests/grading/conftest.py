@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from labkit import config
 from labkit.grading import notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +188,37 @@ def make_notebook(tmp_path):
         return write(nb, tmp_path / name)
 
     return make
+
+
+# --- ex10's systems: notebook 08's CRM, warehouse, mailer and mailbox, in one host with the carrier ---------
+
+
+@pytest.fixture(scope="session")
+def practice_lab(shop_url, tmp_path_factory):
+    """CRM, warehouse, mailer, mailbox and carrier as `lab up` runs them; the warehouse syncs the session's shop."""
+    from labkit.procs import free_port
+    from tests.conftest import running_host
+
+    with running_host(["crm", "warehouse", "mailer", "mailbox", "carrier"], tmp_path_factory.mktemp("practice"),
+                      {"LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}):
+        yield
+
+
+@pytest.fixture(scope="session")
+def crm_url(practice_lab) -> str:
+    return config.url("crm")
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(practice_lab) -> str:
+    return config.url("warehouse")
+
+
+@pytest.fixture(scope="session")
+def mailer_url(practice_lab) -> str:
+    return config.url("mailer")
+
+
+@pytest.fixture(scope="session")
+def mailbox_url(practice_lab) -> str:
+    return config.url("mailbox")

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from labkit import derived
 from labkit.monitoring.alertmanager import alertmanager_config, alerts_webhook_url

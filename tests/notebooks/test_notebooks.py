@@ -39,6 +39,23 @@ EXPECTED = {
     ("05-microservices", "far[\"total\"] * 100"): "(54900, 54900)",
     ("05-microservices", "params={\"order_id\": short[\"saga_id\"]}"): "[('ABC', 'released')]",
     ("05-microservices", "restore()"): "[]",  # the notebook put back everything it changed
+    ('08-integration-practice', 'statuses, requests.get(f"{MAILER}/3.0/lists/{LIST}", auth=MC).json()["stats"]["member_count"] == len(customers)'): 'True)',
+    ('08-integration-practice', 'kyiv["name"], kyiv["member_count"]'): "('Клієнти з Києва', 2)",
+    ('08-integration-practice', '[(a["type"], a["subject"][:40]) for a in session.get'): "'email_opened'",
+    ('08-integration-practice', 'requests.get(f"{SHOP}/api/products/{phone[\'id\']}").json()["in_stock"]'): 'False',
+    ('08-integration-practice', 'shipped["status"], shipped["waybill"]'): "'2045",
+    ('08-integration-practice', '[(i["number"], i["amount"], i["paid"], i["status"]) for i in invoices]'): "455.49, 455.49, 'paid')",
+    ('08-integration-practice', 'requests.post(f"{ACCOUNTING}/liqpay/callback", data=liqpay(paid)).json()["recorded"]'): 'True',
+    ('08-integration-practice', 'forged.status_code, forged.json()["error"]["code"]'): "(401, 'INVALID_SIGNATURE')",
+    ('08-integration-practice', '{m["order_id"]: m["kind"] for m in report["mismatches"]}'): "'underpaid'",
+    ('08-integration-practice', 'resp = requests.post(f"{MIDDLEWARE}/webhooks/orders", json=new_order(f"order-1001-{RUN}")'): 'new-order success',
+    ('08-integration-practice', 'again.status_code, again.json()["duplicate"]'): '(200, True, 1)',
+    ('08-integration-practice', 'failed = requests.post(f"{MIDDLEWARE}/webhooks/orders"'): 'new-order error',
+    ('08-integration-practice', 'replayed["status"], replayed["replays"]'): "('success', 1, [1, 1, 1, 1, 1, 1], 1)",
+    ('08-integration-practice', 'refused["execution"]["failed_step"]'): "('warehouse_reserve', 1,",
+    ('08-integration-practice', 'verifier.results["result"]'): 'True',
+    ('08-integration-practice', '    check_v2.verify()'): 'verification failed',
+    ('08-integration-practice', 'outcome = test_an_order_reaches_every_system()'): "'passed'",
 }
 
 

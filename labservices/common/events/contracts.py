@@ -48,6 +48,16 @@ class OrderCreated(_Data):
         "pending", description="reserved: the order was placed synchronously, its stock is held already")
 
 
+class OrderConfirmed(_Data):
+    """Middleware (notebook 08): an order from the shop that the integration workflow saw through, paid."""
+
+    order_id: str
+    items: list[Line] = Field(min_length=1, max_length=50)
+    total: float = Field(ge=0)
+    currency: str = "UAH"
+    paid: int = Field(default=0, ge=0, description="Minor units (kopiykas), as payments counts")
+
+
 class OrderCancelled(_Data):
     order_id: str
     reason: str = ""

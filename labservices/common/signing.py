@@ -1,4 +1,4 @@
-"""How every delivery is signed: the lecture's header, Standard Webhooks' three headers, GitHub's.
+"""How the lab's webhook senders (payments, mailer) sign a delivery: the lecture's header, Standard Webhooks', GitHub's.
 
 * ``X-Webhook-Signature: sha256=<hex>``: the lecture's scheme, an HMAC-SHA256 of the raw
   body keyed with the endpoint's secret as written (``whsec_...``), so the lecture's
