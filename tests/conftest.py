@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -129,18 +129,58 @@ def running_host(names: list[str], home: Path, extra_env: dict[str, str] | None 
     from labkit.stack import Stack
 
     saved = dict(os.environ)
-    os.environ.update(extra_env or {})
-    os.environ.update({config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in names})
-    os.environ.update({"LAB_HOST_URL": f"http://127.0.0.1:{free_port()}", "LAB_HOME": str(home)})
     specs = [c for c in components.components() if c.kind == "service" and c.name in names]
-    stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
+    on_bus = "LAB_AMQP_URL" not in (extra_env or {}) and any({"rabbitmq", "kafka"} & set(s.declaration.needs)
+                                                             for s in specs)
+    with private_bus() if on_bus else nullcontext({}) as bus:
+        os.environ.update(bus)
+        os.environ.update(extra_env or {})
+        os.environ.update({config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in names})
+        os.environ.update({"LAB_HOST_URL": f"http://127.0.0.1:{free_port()}", "LAB_HOME": str(home)})
+        stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
+        try:
+            stack.up(timeout=60)
+            yield stack
+        finally:
+            stack.down()
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@contextmanager
+def private_bus() -> Iterator[dict[str, str]]:
+    """A RabbitMQ virtual host and a Kafka topic of their own, as environment variables.
+
+    Services of the session's brokers share their queues by name (``inventory.events``): a second
+    inventory on the same virtual host would take half of the lab's messages, and the notebooks' orders
+    would wait for events another host consumed. Yields {} when the brokers are not up.
+    """
+    import secrets
+    from urllib.parse import quote
+
+    amqp, management = os.environ.get("LAB_AMQP_URL"), os.environ.get("LAB_RABBITMQ_MANAGEMENT_URL")
+    if not amqp or not management:
+        yield {}
+        return
+    tag = f"test-{secrets.token_hex(4)}"
+    auth = ("guest", "guest")
     try:
-        stack.up(timeout=60)
-        yield stack
+        made = requests.put(f"{management}/api/vhosts/{tag}", auth=auth, timeout=10).status_code in (201, 204)
+        if made:
+            requests.put(f"{management}/api/permissions/{tag}/guest", auth=auth, timeout=10,
+                         json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    except requests.RequestException:
+        made = False
+    if not made:
+        yield {}
+        return
+    try:
+        yield {"LAB_AMQP_URL": f"{amqp.rstrip('/')}/{quote(tag)}", "LAB_EVENTS_TOPIC": f"lab.events.{tag}"}
     finally:
-        stack.down()
-        os.environ.clear()
-        os.environ.update(saved)
+        try:
+            requests.delete(f"{management}/api/vhosts/{tag}", auth=auth, timeout=10)
+        except requests.RequestException:
+            pass
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "it") -> Any:

@@ -14,11 +14,20 @@ from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_produc
 
 
 def check_find_products(ctx: Context) -> None:
-    category = random.choice(CATEGORIES)
-    prices = sorted({p["price"] for p in all_pages(ctx, {"category": category})})
-    # A bound that keeps 3..20 products (one page whatever the page size) and leaves out at least one,
-    # so a function that drops price_max never passes by chance.
-    price_max = random.choice(prices[2:min(20, len(prices) - 1)])
+    # A bound that keeps 3..19 products (under one default page of 20) and leaves out at least one, so a
+    # function that drops price_max never passes by chance, whatever products other runs added at low prices.
+    bounds = {}
+    for category in random.sample(CATEGORIES, len(CATEGORIES)):
+        prices = [p["price"] for p in all_pages(ctx, {"category": category})]
+        kept = {price: sum(1 for q in prices if q <= price) for price in set(prices)}
+        candidates = sorted(price for price, n in kept.items() if 3 <= n <= 19 and n < len(prices))
+        if candidates:
+            bounds[category] = candidates
+            break
+    if not bounds:
+        raise RuntimeError("the shop has no category where a price bound keeps 3..19 products: reset the lab's shop")
+    [(category, candidates)] = bounds.items()
+    price_max = random.choice(candidates)
     query = {"category": category, "price_max": price_max, "sort": "price_asc"}
     wanted = api(ctx, "GET", "/api/products", params=query).json()["data"]
     got = ctx.call("find_products", category, price_max)
