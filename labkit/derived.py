@@ -107,9 +107,10 @@ services:
     environment:
       KAFKA_NODE_ID: 1
       KAFKA_PROCESS_ROLES: broker,controller
-      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@localhost:9093
-      # Other containers reach kafka:19092; the host reaches 127.0.0.1:9092.
-      KAFKA_LISTENERS: INTERNAL://0.0.0.0:19092,HOST://0.0.0.0:9092,CONTROLLER://localhost:9093
+      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@localhost:19093
+      # Other containers reach kafka:19092; the host reaches 127.0.0.1:9092. The controller is on 19093,
+      # not Kafka's usual 9093: that is Alertmanager's port, and a shared network namespace would clash.
+      KAFKA_LISTENERS: INTERNAL://0.0.0.0:19092,HOST://0.0.0.0:9092,CONTROLLER://localhost:19093
       KAFKA_ADVERTISED_LISTENERS: INTERNAL://kafka:19092,HOST://127.0.0.1:9092
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,HOST:PLAINTEXT,CONTROLLER:PLAINTEXT
       KAFKA_INTER_BROKER_LISTENER_NAME: INTERNAL

@@ -129,22 +129,24 @@ def running_host(names: list[str], home: Path, extra_env: dict[str, str] | None 
     from labkit.stack import Stack
 
     saved = dict(os.environ)
-    specs = [c for c in components.components() if c.kind == "service" and c.name in names]
-    on_bus = "LAB_AMQP_URL" not in (extra_env or {}) and any({"rabbitmq", "kafka"} & set(s.declaration.needs)
-                                                             for s in specs)
-    with private_bus() if on_bus else nullcontext({}) as bus:
-        os.environ.update(bus)
-        os.environ.update(extra_env or {})
-        os.environ.update({config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in names})
-        os.environ.update({"LAB_HOST_URL": f"http://127.0.0.1:{free_port()}", "LAB_HOME": str(home)})
-        stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
-        try:
-            stack.up(timeout=60)
-            yield stack
-        finally:
-            stack.down()
-            os.environ.clear()
-            os.environ.update(saved)
+    try:
+        os.environ.update(extra_env or {})  # LAB_SERVICE_PACKAGES may name where a service is declared
+        specs = [c for c in components.components() if c.kind == "service" and c.name in names]
+        on_bus = "LAB_AMQP_URL" not in (extra_env or {}) and any({"rabbitmq", "kafka"} & set(s.declaration.needs)
+                                                                 for s in specs)
+        with private_bus() if on_bus else nullcontext({}) as bus:
+            os.environ.update(bus)
+            os.environ.update({config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in names})
+            os.environ.update({"LAB_HOST_URL": f"http://127.0.0.1:{free_port()}", "LAB_HOME": str(home)})
+            stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
+            try:
+                stack.up(timeout=60)
+                yield stack
+            finally:
+                stack.down()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @contextmanager
