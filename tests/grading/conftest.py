@@ -10,6 +10,7 @@ Those in ``fixtures/hostile_brokers/*.py`` go into a broker exercise's solution
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,13 @@ def micro_services(tmp_path_factory: pytest.TempPathFactory):
     from tests.conftest import running_host
 
     env = {"LAB_AMQP_URL": NO_BUS, "REGISTRY_CHECK_INTERVAL_S": "0.5", "LAB_DISCOVERY_TTL_S": "5"}
+    session_amqp = os.environ.get("LAB_AMQP_URL")
     with running_host(list(MICRO_SERVICES), tmp_path_factory.mktemp("micro-grading"), env):
+        # The host has its dead bus address; the rest of the package (broker exercises' leases) needs the real one.
+        if session_amqp is None:
+            os.environ.pop("LAB_AMQP_URL", None)
+        else:
+            os.environ["LAB_AMQP_URL"] = session_amqp
         found = {name: config.url(name) for name in MICRO_SERVICES}
         assert wait_until(lambda: len(requests.get(found["registry"] + "/api/services/catalog", timeout=5).json()) == 2
                           if requests.get(found["registry"] + "/api/services/catalog", timeout=5).status_code == 200
