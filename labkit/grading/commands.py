@@ -51,6 +51,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--solutions", type=Path, default=ROOT / "solutions", metavar="DIR")
     p.add_argument("--exercises", type=Path, default=ROOT / "exercises", metavar="DIR")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date (CI)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite notebooks in exercises/ that were changed by hand (their changes are lost)")
     p.set_defaults(func=cmd_release)
 
 
@@ -89,7 +91,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from .release import ReleaseError, release
 
     try:
-        changes = release(args.solutions, args.exercises, check=args.check)
+        changes = release(args.solutions, args.exercises, check=args.check, force=args.force)
     except ReleaseError as exc:
         print(f"lab release: {exc}", file=sys.stderr)
         return 1
@@ -97,8 +99,15 @@ def cmd_release(args: argparse.Namespace) -> int:
         if changes:
             for c in changes:
                 print(f"  {c}", file=sys.stderr)
-            print("lab release: exercises/ is out of date with solutions/. Run `lab release` and commit the result.",
-                  file=sys.stderr)
+            edited = [c for c in changes if c.kind == "edited"]
+            if edited:
+                print("lab release: the notebooks marked `edited` were changed by hand, and `lab release` will not "
+                      "overwrite them. Students: your answers are safe; work in my-work/, the copy `lab up` makes "
+                      "for you, and leave exercises/ as it came (`git checkout exercises/` once your answers are "
+                      "in my-work/).", file=sys.stderr)
+            if len(edited) < len(changes):
+                print("lab release: exercises/ is out of date with solutions/. Authors: run `lab release` and "
+                      "commit the result (it never overwrites a notebook changed by hand).", file=sys.stderr)
             return 1
         print("exercises/ is up to date with solutions/.")
         return 0
