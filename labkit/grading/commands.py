@@ -53,6 +53,9 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date (CI)")
     p.add_argument("--force", action="store_true",
                    help="overwrite notebooks in exercises/ that were changed by hand (their changes are lost)")
+    p.add_argument("--student-edition", type=Path, metavar="DIR",
+                   help="instead: write the repository without solutions/, tests/ or any answer into DIR (new or "
+                        "empty), for an instructor to publish to a class")
     p.set_defaults(func=cmd_release)
 
 
@@ -90,6 +93,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from .release import ReleaseError, release
 
+    if args.student_edition is not None:
+        return _student_edition(args)
     try:
         changes = release(args.solutions, args.exercises, check=args.check, force=args.force)
     except ReleaseError as exc:
@@ -114,4 +119,22 @@ def cmd_release(args: argparse.Namespace) -> int:
     for c in changes:
         print(f"  {c}")
     print(f"{len(changes)} file(s) changed." if changes else "exercises/ was already up to date.")
+    return 0
+
+
+def _student_edition(args: argparse.Namespace) -> int:
+    from . import edition
+    from .release import ReleaseError
+
+    try:
+        made = edition.write(ROOT, args.student_edition, solutions=args.solutions)
+    except ReleaseError as exc:
+        print(f"lab release: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote the student edition to {made.path}: {len(made.files)} files; left out {len(made.left_out)} "
+          f"instructor files ({', '.join(edition.INSTRUCTOR_ONLY)}). No answer code is in it outside labkit/.")
+    if made.checker_overlaps:
+        print("  The checks compute some expected values as an answer would (they ship, since check() runs on the "
+              "student's machine): " + "; ".join(made.checker_overlaps))
+    print("Publish it as its own repository: cd into it, `git init`, commit, push.")
     return 0
