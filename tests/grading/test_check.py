@@ -100,7 +100,7 @@ def test_feedback_renders_as_html_and_text(shop_url):
     html, text = feedback._repr_html_(), str(feedback)
     assert "<table>" in html and "✗" in html and "підказка" in html
     assert text.splitlines()[0] == "ex03 · REST-сервер на FastAPI: 0/17"
-    assert "  ✗ 0/2  ex03.create:" in text and "підказка: Поверніть статус 201" in text
+    assert "  ✗ 0/2  POST /api/customers створює клієнта" in text and "підказка: Поверніть статус 201" in text
 
 
 def test_check_is_callable_as_imported_from_labkit():
