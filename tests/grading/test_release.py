@@ -127,7 +127,8 @@ def test_release_without_a_manifest_treats_differing_notebooks_as_edited(tmp_pat
 
 
 def args_for(solutions, exercises, check, force=False):
-    return type("A", (), {"solutions": solutions, "exercises": exercises, "check": check, "force": force})
+    return type("A", (), {"solutions": solutions, "exercises": exercises, "check": check, "force": force,
+                      "student_edition": None})
 
 
 def test_release_check_command_exits_1_on_drift(tmp_path, capsys):
