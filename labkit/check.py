@@ -47,7 +47,14 @@ def _notebook_exercises(namespace: dict) -> list[str]:
     found = [i for i in known if i in os.path.basename(str(session))]
     if found:
         return found
-    return [i for i, ex in known.items() if any(name in namespace for name in ex.names())]
+    # By the names only this exercise uses (ex03's `app` is ex10's too), else by any of its names.
+    held = []
+    for ex_id, ex in known.items():
+        others = {n for other, o in known.items() if other != ex_id for n in o.names()}
+        own = [n for n in ex.names() if n not in others] or ex.names()
+        if any(name in namespace for name in own):
+            held.append(ex_id)
+    return held
 
 
 def check(exercise: str | None = None, *, namespace: dict | None = None):

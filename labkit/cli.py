@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import workspace
 from .stack import ROOT, Stack, StackError
 from .tables import status_table
 
@@ -19,6 +20,7 @@ def _say(msg: str) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    _say(workspace.sync_message(workspace.sync()))  # the student's own copy first: it never waits for the stack
     print(f"Starting the Integration Lab stack (state in {args.stack.home}) ...", file=sys.stderr)
     statuses = args.stack.up(timeout=args.timeout, progress=None if args.quiet else _say)
     print(status_table(statuses))
@@ -91,8 +93,8 @@ LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "fa
 def jupyter_command(jupyter: str, ip: str, port: int, no_browser: bool) -> list[str]:
     """The JupyterLab command `lab start` runs: rooted at the repository, opening notebook 00, quiet."""
     argv = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", "--ip", ip, "--port", str(port),
-            # The packaging folder is noise in a student's file browser.
-            "--ContentsManager.hide_globs=['__pycache__', '*.pyc', '*.egg-info', '.ipynb_checkpoints', '.venv']",
+            # Packaging noise and solutions/ stay out of a student's file browser (LAB_SHOW_SOLUTIONS=1 shows it).
+            f"--ContentsManager.hide_globs={workspace.hide_globs()!r}",
             # Only what a student needs to read: the URL to open (Jupyter prints it at its "critical" level).
             "--ServerApp.log_level=WARN", "--LabApp.log_level=WARN", "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .traces import PALETTE
+from .ukrainian import count
 
 Call = Callable[[], Any]
 
@@ -182,7 +183,7 @@ class Traffic:
                      f"<text x='{left + width - 40}' y='{height - 2}' fill='#888'>{span:.1f} с</text></svg>")
         legend = " ".join(f"<span style='color:{colours[w]}'>●</span> {html.escape(w)}" for w in who)
         failed = sum(1 for c in self.calls if not (isinstance(c.status, int) and c.status < 400))
-        return (f"{''.join(parts)}<div><small>{len(self.calls)} викликів, без відповіді або з помилкою: {failed}. "
+        return (f"{''.join(parts)}<div><small>{count(len(self.calls), 'виклик', 'виклики', 'викликів')}, без відповіді або з помилкою: {failed}. "
                 f"Хто відповів: {legend} <span style='color:#d62728'>✗</span> помилка</small></div>")
 
 

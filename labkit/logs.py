@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .config import lab_home
+from .ukrainian import count
 
 CORE = ("ts", "service", "level", "message", "request_id", "logger")
 HIDDEN = {"logger", "request_id", "trace_id", "span_id", "color_message", "taskName"}
@@ -100,7 +101,7 @@ class RequestLog(list):
                         f"<td style='color:{colour}'>{esc(str(e.get('level', '')))}</td>"
                         f"<td>{esc(str(e.get('message', '')))}</td><td style='font-size:90%'>{fields}</td></tr>")
         head = "".join(f"<th>{h}</th>" for h in ("час (UTC)", "сервіс", "рівень", "повідомлення", "поля"))
-        return (f"<div><b>request_id</b> <code>{esc(self.request_id)}</code>: {len(self)} рядків, сервіси: "
+        return (f"<div><b>request_id</b> <code>{esc(self.request_id)}</code>: {count(len(self), 'рядок', 'рядки', 'рядків')}, сервіси: "
                 f"{esc(' → '.join(self.services))}</div><table>{head}{''.join(rows)}</table>")
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from labservices.common.paths import traces_file
 
+from .ukrainian import count
+
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 
 
@@ -189,6 +191,6 @@ class Waterfall:
                 f"<td style='text-align:right'>+{r['start_ms']:.1f}</td>"
                 f"<td style='text-align:right'>{r['duration_ms']:.1f}</td></tr>")
         head = "".join(f"<th>{h}</th>" for h in ("сервіс", "операція", "час", "старт, мс", "тривалість, мс"))
-        return (f"<p>Траса <code>{self.trace_id}</code>: {len(self.spans)} спанів, {self.duration_ms:.1f} мс, "
+        return (f"<p>Траса <code>{self.trace_id}</code>: {count(len(self.spans), 'спан', 'спани', 'спанів')}, {self.duration_ms:.1f} мс, "
                 f"сервіси: {', '.join(map(html.escape, self.services))}</p>"
                 f"<table style='width:100%'><tr>{head}</tr>{''.join(rows)}</table>")

@@ -21,6 +21,7 @@ import requests
 
 from .config import url as service_url
 from .procs import wait_until
+from .ukrainian import count
 
 FINISHED = ("succeeded", "failed")
 
@@ -182,5 +183,5 @@ def captured(bin_id: str, at_least: int = 0, timeout: float = 10.0, base: str | 
         return len(found) >= at_least
 
     if not wait_until(enough, timeout=timeout, interval=0.05):
-        raise TimeoutError(f"Бін {bin_id} отримав {len(found)} запитів з {at_least} за {timeout:.0f} с.")
+        raise TimeoutError(f"Бін {bin_id} отримав {count(len(found), 'запит', 'запити', 'запитів')} з {at_least} за {timeout:.0f} с.")
     return CapturedView(found)

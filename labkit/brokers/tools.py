@@ -15,6 +15,7 @@ from typing import Iterable
 import requests
 
 from ..config import lab_home
+from ..ukrainian import count
 
 
 def _rabbitmq():
@@ -147,7 +148,7 @@ class QueueWatch:
                    f"<div style='width:{ready_w:.0f}px;background:#0969da'></div>"
                    f"<div style='width:{unacked_w:.0f}px;background:#bf8700'></div></div>")
             rows.append(f"<tr><td><code>{html.escape(queue)}</code></td><td>{bar}</td>"
-                        f"<td>{depth['ready']} готові · {depth['unacked']} без ack · {depth['consumers']} консьюмерів</td>"
+                        f"<td>{depth['ready']} готові · {depth['unacked']} без ack · {count(depth['consumers'], 'консьюмер', 'консьюмери', 'консьюмерів')}</td>"
                         f"<td>{sparkline(list(self.history[queue]), peak)}</td></tr>")
         legend = ("<small><span style='color:#0969da'>■</span> ready (чекають) "
                   "<span style='color:#bf8700'>■</span> unacked (видані, без підтвердження)</small>")

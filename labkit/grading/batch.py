@@ -24,8 +24,8 @@ from . import catalog, gradebook, notebook
 from .brokers import BrokerSet, BrokerUnavailable
 from .exercise import Exercise
 from .graded import Graded
-from .report import Report, Result
-from .runner import run_exercise
+from .report import Report
+from .runner import run_exercise, unearned
 from .sandbox import Limits, SandboxStudent, SandboxUnavailable, worst
 from .services import ServiceError, ServiceSet
 from .submissions import DiscoveryError, Source, Submission, SubmissionError, discover
@@ -86,7 +86,7 @@ def plan(sub: Submission, exercises: dict[str, Exercise]) -> tuple[list[Planned]
 
 
 def missing_report(ex: Exercise, why: str) -> Report:
-    results = [Result(c.id, c.description, c.points, 0, False, message=why, hint=c.hint_uk) for c in ex.checks]
+    results = [unearned(c, why) for c in ex.checks]
     return Report(ex.id, ex.title, results, notices=[why])
 
 

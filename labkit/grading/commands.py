@@ -51,6 +51,11 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--solutions", type=Path, default=ROOT / "solutions", metavar="DIR")
     p.add_argument("--exercises", type=Path, default=ROOT / "exercises", metavar="DIR")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date (CI)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite notebooks in exercises/ that were changed by hand (their changes are lost)")
+    p.add_argument("--student-edition", type=Path, metavar="DIR",
+                   help="instead: write the repository without solutions/, tests/ or any answer into DIR (new or "
+                        "empty), for an instructor to publish to a class")
     p.set_defaults(func=cmd_release)
 
 
@@ -88,8 +93,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from .release import ReleaseError, release
 
+    if args.student_edition is not None:
+        return _student_edition(args)
     try:
-        changes = release(args.solutions, args.exercises, check=args.check)
+        changes = release(args.solutions, args.exercises, check=args.check, force=args.force)
     except ReleaseError as exc:
         print(f"lab release: {exc}", file=sys.stderr)
         return 1
@@ -97,12 +104,37 @@ def cmd_release(args: argparse.Namespace) -> int:
         if changes:
             for c in changes:
                 print(f"  {c}", file=sys.stderr)
-            print("lab release: exercises/ is out of date with solutions/. Run `lab release` and commit the result.",
-                  file=sys.stderr)
+            edited = [c for c in changes if c.kind == "edited"]
+            if edited:
+                print("lab release: the notebooks marked `edited` were changed by hand, and `lab release` will not "
+                      "overwrite them. Students: your answers are safe; work in my-work/, the copy `lab up` makes "
+                      "for you, and leave exercises/ as it came (`git checkout exercises/` once your answers are "
+                      "in my-work/).", file=sys.stderr)
+            if len(edited) < len(changes):
+                print("lab release: exercises/ is out of date with solutions/. Authors: run `lab release` and "
+                      "commit the result (it never overwrites a notebook changed by hand).", file=sys.stderr)
             return 1
         print("exercises/ is up to date with solutions/.")
         return 0
     for c in changes:
         print(f"  {c}")
     print(f"{len(changes)} file(s) changed." if changes else "exercises/ was already up to date.")
+    return 0
+
+
+def _student_edition(args: argparse.Namespace) -> int:
+    from . import edition
+    from .release import ReleaseError
+
+    try:
+        made = edition.write(ROOT, args.student_edition, solutions=args.solutions)
+    except ReleaseError as exc:
+        print(f"lab release: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote the student edition to {made.path}: {len(made.files)} files; left out {len(made.left_out)} "
+          f"instructor files ({', '.join(edition.INSTRUCTOR_ONLY)}). No answer code is in it outside labkit/.")
+    if made.checker_overlaps:
+        print("  The checks compute some expected values as an answer would (they ship, since check() runs on the "
+              "student's machine): " + "; ".join(made.checker_overlaps))
+    print("Publish it as its own repository: cd into it, `git init`, commit, push.")
     return 0

@@ -24,6 +24,11 @@ class Result:
     seen: str = ""
     message: str = ""  # why it failed, in Ukrainian, when the expected/seen pair is not enough
     hint: str = ""
+    title: str = ""  # what the student reads (titles.TITLES_UK); the description when empty
+
+    @property
+    def shown(self) -> str:
+        return self.title or self.description
 
 
 @dataclass
@@ -63,7 +68,7 @@ class Report:
         lines += [f"  ! {n}" for n in self.notices]
         for r in self.results:
             mark = "✓" if r.passed else "✗"
-            lines.append(f"  {mark} {r.earned}/{r.points}  {r.check}: {r.description}")
+            lines.append(f"  {mark} {r.earned}/{r.points}  {r.shown}")
             if not r.passed:
                 if r.message:
                     lines.append(f"        {r.message}")
@@ -83,7 +88,7 @@ class Report:
         for r in self.results:
             mark = "✓" if r.passed else "✗"
             seen = r.seen if not r.message else (f"{r.message} {r.seen}".strip())
-            out.append(f"| {mark} | {r.earned}/{r.points} | {_md(r.description)} | "
+            out.append(f"| {mark} | {r.earned}/{r.points} | {_md(r.shown)} | "
                        f"{_md(r.expected) if not r.passed else ''} | {_md(seen) if not r.passed else ''} | "
                        f"{_md(r.hint) if not r.passed else ''} |")
         return "\n".join(out) + "\n"
@@ -103,7 +108,7 @@ class Report:
             hint = "" if r.passed else e(r.hint)
             rows.append(
                 f"<tr><td style='text-align:center'>{mark}</td><td>{r.earned}/{r.points}</td>"
-                f"<td title='{e(r.check)}'>{e(r.description)}</td><td>{expected}</td><td>{seen}</td>"
+                f"<td title='{e(r.check)}'>{e(r.shown)}</td><td>{expected}</td><td>{seen}</td>"
                 f"<td><i>{hint}</i></td></tr>")
         notices = "".join(f"<div style='color:#cf222e'><b>{e(n)}</b></div>" for n in self.notices)
         return (

@@ -15,6 +15,7 @@ from . import text
 from .exercise import Check, CheckFailed, Context, Exercise
 from .report import Report, Result
 from .student import StudentError
+from .titles import title
 
 log = logging.getLogger("labkit.grading")
 
@@ -33,9 +34,14 @@ def service_up(address: str | None) -> bool:
         return False
 
 
+def unearned(check: Check, message: str = "") -> Result:
+    """``check``'s row before it runs (or when it cannot): no points yet, its Ukrainian title and hint."""
+    return Result(check.id, check.description, check.points, 0, False, message=message, hint=check.hint_uk,
+                  title=title(check.id, check.description))
+
+
 def run_check(check: Check, ctx: Context) -> Result:
-    result = Result(check=check.id, description=check.description, points=check.points, earned=0,
-                    passed=False, hint=check.hint_uk)
+    result = unearned(check)
     try:
         for name in check.uses:
             if not ctx.student.has(name):
@@ -67,7 +73,7 @@ def run_bounded(check: Check, ctx: Context, limit: float) -> Result:
     """
     student = ctx.student
     budget = min(limit, student.remaining())
-    failed = Result(check.id, check.description, check.points, 0, False, hint=check.hint_uk)
+    failed = unearned(check)
     if budget <= 0:
         failed.message = "Не перевірено: час на цю роботу вичерпано."
         return failed
@@ -99,8 +105,7 @@ def run_exercise(exercise: Exercise, student, services: dict[str, str], check_ti
     if down:
         report.notices += [service_down_notice(name, services.get(name, "?")) for name in down]
         for check in exercise.checks:
-            report.results.append(Result(check.id, check.description, check.points, 0, False,
-                                         message="Не перевірено: сервіс недоступний.", hint=check.hint_uk))
+            report.results.append(unearned(check, message="Не перевірено: сервіс недоступний."))
         return report
     ctx = Context(student=student, services=services)
     try:

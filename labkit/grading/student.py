@@ -32,7 +32,8 @@ class StudentError(Exception):
         detail = f": {self.detail}" if self.detail else ""
         where = f" ({self.where})" if self.where else ""
         texts = {
-            "missing": f"{n} не знайдено. Виконайте клітинку, де вона означена, і перевірте назву.",
+            "missing": (f"{n} ще не означено: цей крок ще попереду. Коли дійдете до нього й виконаєте клітинку, "
+                        "перевірка його зарахує (а якщо вже виконали, перевірте назву)."),
             "not_implemented": f"{n} ще не реалізовано (NotImplementedError). Допишіть код замість заглушки.",
             "not_callable": f"{n} має бути функцією, а зараз це {self.type}.",
             "exception": f"{n} кинула виняток {self.type}{detail}{where}.",

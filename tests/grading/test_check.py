@@ -68,9 +68,10 @@ def test_wrong_return_type_is_named(shop_url):
     assert results["ex01.get_product"].expected.startswith("get_product(")
 
 
-def test_missing_function_says_to_run_its_cell(shop_url):
+def test_missing_function_says_the_step_is_still_ahead(shop_url):
     result = check("ex01", namespace={}).reports[0].results[1]
-    assert result.message == "`all_products` не знайдено. Виконайте клітинку, де вона означена, і перевірте назву."
+    assert result.message == ("`all_products` ще не означено: цей крок ще попереду. Коли дійдете до нього й "
+                              "виконаєте клітинку, перевірка його зарахує (а якщо вже виконали, перевірте назву).")
 
 
 def test_service_down_gives_one_clear_notice_and_zero_points(monkeypatch):
@@ -99,7 +100,7 @@ def test_feedback_renders_as_html_and_text(shop_url):
     html, text = feedback._repr_html_(), str(feedback)
     assert "<table>" in html and "✗" in html and "підказка" in html
     assert text.splitlines()[0] == "ex03 · REST-сервер на FastAPI: 0/17"
-    assert "  ✗ 0/2  ex03.create:" in text and "підказка: Поверніть статус 201" in text
+    assert "  ✗ 0/2  POST /api/customers створює клієнта" in text and "підказка: Поверніть статус 201" in text
 
 
 def test_check_is_callable_as_imported_from_labkit():
@@ -121,3 +122,49 @@ def test_solution_notebook_runs_top_to_bottom_in_a_kernel_with_full_marks(shop_u
     text = "".join(o.get("data", {}).get("text/plain", "") for o in last.outputs)
     assert text.startswith(f"{ex_id} · ") and f": {POINTS[ex_id]}/{POINTS[ex_id]}" in text.splitlines()[0], text
     assert "<table>" in "".join(o.get("data", {}).get("text/html", "") for o in last.outputs)
+
+
+def shop_products(shop_url) -> list[tuple]:
+    import requests
+
+    found, page = [], 1
+    while True:
+        body = requests.get(shop_url + "/api/products", params={"page": page, "per_page": 100}, timeout=10).json()
+        found += [(p["id"], p["title"], p["price"]) for p in body["data"]]
+        if page >= body["pagination"]["total_pages"]:
+            return found
+        page += 1
+
+
+@pytest.mark.parametrize("ex_id", ["ex01", "ex02"])
+def test_check_leaves_the_students_shop_as_it_was(shop_url, ex_id):
+    """The checks create products (and the student's code does, for them): all are deleted afterwards."""
+    before = shop_products(shop_url)
+    feedback = check(ex_id, namespace=namespace_of(solution_path(ex_id)))
+    assert feedback.score == POINTS[ex_id], str(feedback)
+    assert shop_products(shop_url) == before
+
+
+def test_check_keeps_the_students_own_products(shop_url):
+    import requests
+
+    from labkit.grading.exercises.shopapi import CHECKER_CLIENT
+
+    token = requests.post(shop_url + "/oauth/token", timeout=10, data={
+        "grant_type": "client_credentials", "client_id": CHECKER_CLIENT[0], "client_secret": CHECKER_CLIENT[1]}).json()
+    made = requests.post(shop_url + "/api/products", json={"title": "Мій товар", "category": "books", "price": 10},
+                         headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10).json()
+    check("ex01", namespace=namespace_of(solution_path("ex01")))
+    assert requests.get(f"{shop_url}/api/products/{made['id']}", timeout=10).status_code == 200
+
+
+def test_counts_in_feedback_take_the_right_plural_form(shop_url):
+    from labkit.ukrainian import count
+
+    total = len(shop_products(shop_url))
+    feedback = check("ex01", namespace={"all_products": lambda category=None: []})
+    result = {r.check: r for r in feedback.reports[0].results}["ex01.all_products"]
+    assert result.expected == f"усі {count(total + 1, 'товар', 'товари', 'товарів')} з усіх сторінок"
+    assert result.seen == "0 товарів"
+    one = check("ex01", namespace={"all_products": lambda category=None: [{"id": 1}]})
+    assert {r.check: r for r in one.reports[0].results}["ex01.all_products"].seen == "1 товар"

@@ -131,7 +131,7 @@ def test_non_json_return_and_stub_and_missing_name_are_named(sandbox):
         student.call("not_json")
     with pytest.raises(StudentError, match="ще не реалізовано"):
         student.call("stub")
-    with pytest.raises(StudentError, match="`nothing` не знайдено"):
+    with pytest.raises(StudentError, match="`nothing` ще не означено"):
         student.call("nothing")
 
 

@@ -10,7 +10,10 @@ import random
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
 from ..student import StudentError
-from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_product
+from ...ukrainian import count
+from .shopapi import CATEGORIES, absent_id, all_pages, answered, api, new_product, remove_made
+
+PRODUCTS = ("товар", "товари", "товарів")
 
 
 def check_find_products(ctx: Context) -> None:
@@ -32,7 +35,7 @@ def check_find_products(ctx: Context) -> None:
     wanted = api(ctx, "GET", "/api/products", params=query).json()["data"]
     got = ctx.call("find_products", category, price_max)
     expect_type(got, list, f"find_products({category!r}, {price_max})")
-    expect(got == wanted, f"{len(wanted)} товарів: {short([p['id'] for p in wanted], 80)} (id, від дешевших)",
+    expect(got == wanted, f"{count(len(wanted), *PRODUCTS)}: {short([p['id'] for p in wanted], 80)} (id, від дешевших)",
            f"{len(got)}: {short([p.get('id') if isinstance(p, dict) else p for p in got], 80)}")
 
 
@@ -42,14 +45,14 @@ def check_all_products(ctx: Context) -> None:
     got = ctx.call("all_products")
     expect_type(got, list, "all_products()")
     ids = [p.get("id") if isinstance(p, dict) else p for p in got]
-    expect(len(got) == len(wanted), f"усі {len(wanted)} товарів з усіх сторінок", f"{len(got)} товарів")
+    expect(len(got) == len(wanted), f"усі {count(len(wanted), *PRODUCTS)} з усіх сторінок", count(len(got), *PRODUCTS))
     expect(fresh["id"] in ids, f"серед них щойно створений id={fresh['id']}", f"id: …{short(ids[-5:])}")
     expect_equal(got, wanted, "all_products()")
     category = fresh["category"]
     wanted = all_pages(ctx, {"category": category})
     got = ctx.call("all_products", category)
     expect_type(got, list, f"all_products({category!r})")
-    expect(got == wanted, f"усі {len(wanted)} товарів категорії {category}", f"{len(got)} товарів")
+    expect(got == wanted, f"усі {count(len(wanted), *PRODUCTS)} категорії {category}", count(len(got), *PRODUCTS))
 
 
 def check_get_product(ctx: Context) -> None:
@@ -80,7 +83,7 @@ def check_create_product(ctx: Context) -> None:
     before = api(ctx, "GET", "/api/products", params={"per_page": 1}).json()["pagination"]["total"]
     _created(ctx, ctx.call("create_product", title, category, price), title, category, price)
     after = api(ctx, "GET", "/api/products", params={"per_page": 1}).json()["pagination"]["total"]
-    expect(after == before + 1, "рівно один новий товар", f"{after - before} нових")
+    expect(after == before + 1, "рівно один новий товар", count(after - before, "новий", "нові", "нових"))
 
 
 def check_create_rejects(ctx: Context) -> None:
@@ -131,13 +134,15 @@ EXERCISE = Exercise(
     id="ex01",
     title="REST-клієнт магазину",
     services=("shop",),
+    teardown=remove_made,
     checks=[
         Check("ex01.find_products", 2, "find_products filters by category and price_max, cheapest first",
               "Передайте фільтри як параметри запиту: params={'category': ..., 'price_max': ..., 'sort': 'price_asc'}; "
               "поверніть resp.json()['data'].",
               check_find_products, USES["find_products"], ("shop",)),
         Check("ex01.all_products", 3, "all_products collects every page, in order",
-              "Ідіть сторінками: page=1, 2, … поки page < pagination.total_pages (per_page не більше 100).",
+              "Ідіть сторінками page=1, 2, … і візьміть також останню, де page == pagination.total_pages "
+              "(per_page не більше 100).",
               check_all_products, USES["all_products"], ("shop",)),
         Check("ex01.get_product", 2, "get_product returns the product, or None when the shop answers 404",
               "Перевірте resp.status_code == 404 і поверніть None; інакше resp.json().",

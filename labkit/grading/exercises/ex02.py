@@ -16,7 +16,7 @@ import time
 import jwt
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
-from .shopapi import READER_KEY, answered, api, new_product
+from .shopapi import READER_KEY, answered, api, new_product, remove_made
 
 CLIENTS = {"my_app": "secret123", "reader_app": "reader-secret", "admin_app": "admin-secret"}
 CITIES = ("Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro")
@@ -181,6 +181,7 @@ EXERCISE = Exercise(
     id="ex02",
     title="Автентифікація, помилки, версії",
     services=("shop",),
+    teardown=remove_made,
     checks=[
         Check("ex02.token", 2, "get_token runs the OAuth2 client-credentials grant and returns the token JSON",
               "POST /oauth/token з data={'grant_type': 'client_credentials', 'client_id': ..., 'client_secret': ...}"

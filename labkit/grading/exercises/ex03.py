@@ -17,8 +17,10 @@ import requests
 from ..appserver import EXCEPTION_HEADER, NOT_IMPLEMENTED_HEADER
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, short
 from ..student import StudentError
+from ...ukrainian import count
 
 BASE = "/api/customers"
+RECORDS = ("запис", "записи", "записів")
 APP = ("app",)
 
 
@@ -198,9 +200,10 @@ def check_pagination(ctx: Context) -> None:
         expect_status(resp, 200, f"GET {BASE}?page={number}&per_page={per_page}")
         data = body(resp).get("data", [])
         expect(len(data) == min(per_page, total - (number - 1) * per_page),
-               f"сторінка {number}: {min(per_page, total - (number - 1) * per_page)} записи", f"{len(data)} записів")
+               f"сторінка {number}: {count(min(per_page, total - (number - 1) * per_page), *RECORDS)}",
+               count(len(data), *RECORDS))
         ids += [c.get("id") for c in data]
-    expect(len(ids) == len(set(ids)) == total, f"усі {total} клієнтів по одному разу", f"id: {short(ids, 120)}")
+    expect(len(ids) == len(set(ids)) == total, f"усі {count(total, 'клієнт', 'клієнти', 'клієнтів')} по одному разу", f"id: {short(ids, 120)}")
     expect(ids == sorted(ids), "клієнти впорядковані за id", f"id: {short(ids, 120)}")
     expect(mine <= set(ids), f"щойно створені {sorted(mine)} є у списку", f"id: {short(ids, 120)}")
 

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
 from ..student import StudentError
+from ...ukrainian import count
 from .eventbus import (SOURCE, STRUCTURED, attributes, consumers, dead_letters, event, inventory_queue, listen, made,
                        new_exchange, publish, settled, take, teardown)
 from .ex08 import channel, management, ready, vhost
@@ -113,8 +114,8 @@ def check_outbox(ctx: Context) -> None:
     ids = [ctx.call("create_order", db, o) for o in orders]
     sent = ctx.call("relay_outbox", db, exchange)
     got = take(ctx, seen, len(orders))
-    expect(len(got) == len(orders), f"relay_outbox публікує {len(orders)} події OrderCreated з outbox",
-           f"{len(got)} повідомлень на шині")
+    expect(len(got) == len(orders), f"relay_outbox публікує {count(len(orders), 'подію', 'події', 'подій')} OrderCreated з outbox",
+           f"{count(len(got), 'повідомлення', 'повідомлення', 'повідомлень')} на шині")
     events = [attributes(body, "подія з outbox") for _, _, body in got]
     expect_equal([e.get("type") for e in events], ["OrderCreated"] * 3, "type")
     expect_equal([key for key, _, _ in got], ["OrderCreated"] * 3, "routing key")
@@ -396,7 +397,7 @@ def check_follow_up(ctx: Context) -> None:
     answers = [(key, attributes(body, "подія-відповідь")) for key, _, body in got]
     seen = [e["data"].get("order_id") if isinstance(e.get("data"), dict) else None for _, e in answers]
     expect(sorted(map(str, seen)) == sorted(wanted), "рівно одна відповідь на кожне замовлення (дублікат — без "
-           "другої відповіді)", f"{len(got)} відповідей: data.order_id {short(seen, 100)}")
+           "другої відповіді)", f"{count(len(got), 'відповідь', 'відповіді', 'відповідей')}: data.order_id {short(seen, 100)}")
     by_order = {e["data"]["order_id"]: (key, e.get("type")) for key, e in answers}
     expect_equal({o: by_order[o][1] for o in wanted}, wanted, "type відповіді на кожне замовлення")
     expect(all(key == type_ for key, type_ in by_order.values()), "routing key = тип події",

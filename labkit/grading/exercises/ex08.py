@@ -21,6 +21,7 @@ from labkit import config
 from labkit.brokers import RabbitMQSpec
 from labkit.brokers.probe import amqp_ready
 
+from ...ukrainian import count
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, short
 
 # The lecture's keys, and two that tell a right pattern from a near miss (`*` is exactly one word).
@@ -246,7 +247,7 @@ def check_prefetch_one(ctx: Context) -> None:
     # ready + already sent + in flight == total; with prefetch 1 and ack after sending, in flight is at most 1.
     in_flight = max(total - ready_ - done for ready_, _, done in consuming)
     expect(in_flight <= 1, "не більше одного повідомлення в роботі (prefetch_count=1, ack після надсилання)",
-           f"до {in_flight} повідомлень видано одночасно")
+           f"видано одночасно: {count(in_flight, 'повідомлення', 'повідомлення', 'повідомлень')}")
 
 
 def check_nothing_lost(ctx: Context) -> None:

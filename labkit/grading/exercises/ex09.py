@@ -25,10 +25,12 @@ from kafka.admin import NewTopic
 from labkit import config
 from labkit.brokers.probe import kafka_ready
 
+from ...ukrainian import count
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_type, short
 
 PARTITIONS = 3
 FIRST_BATCH = 6  # the consumer's first run stops after this many orders: "stopped", then "restarted"
+EVENTS = ("подія", "події", "подій")
 
 
 def bootstrap(ctx: Context) -> str:
@@ -154,8 +156,8 @@ def decoded(record):
 def check_keyed_partition(ctx: Context) -> None:
     run = producer_run(ctx)
     records, events = run["records"], run["events"]
-    expect(len(records) == len(events), f"у топіку {len(events)} подій (не забудьте producer.flush())",
-           f"{len(records)} подій")
+    expect(len(records) == len(events), f"у топіку {count(len(events), *EVENTS)} (не забудьте producer.flush())",
+           count(len(records), *EVENTS))
     keys = {r.key for r in records}
     customers = {e["customer_id"].encode() for e in events}
     expect(keys == customers, "ключ кожної події — її customer_id", f"ключі: {short(sorted(k or b'' for k in keys), 90)}")
@@ -230,7 +232,7 @@ def check_commit_after_processing(ctx: Context) -> None:
     run = consumer_run(ctx)
     locate(ctx, run)
     done = sum(run["first_committed"].values())
-    expect(done == FIRST_BATCH, f"після першого запуску група закомітила рівно {FIRST_BATCH} оброблених подій",
+    expect(done == FIRST_BATCH, f"після першого запуску група закомітила рівно {count(FIRST_BATCH, 'оброблену подію', 'оброблені події', 'оброблених подій')}",
            f"закомічено {done}" + (" (коміту немає)" if done == 0 else ""))
     wanted = totals_of(clean(processed_before(run, run["first_committed"])))
     expect(run["first"] == wanted, "підсумки саме тих подій, що закомічені", f"{short(run['first'], 100)}")
@@ -243,7 +245,7 @@ def check_restart_counts_once(ctx: Context) -> None:
     expect(run["second"] == wanted, "після перезапуску кожне замовлення пораховано рівно один раз",
            f"{short(run['second'], 100)}; правильно: {short(wanted, 100)}")
     done = sum(run["second_committed"].values())
-    expect(done == len(run["events"]), f"закомічено всі {len(run['events'])} подій", done)
+    expect(done == len(run["events"]), f"закомічено всі {count(len(run['events']), *EVENTS)}", done)
 
 
 # --- step 3: replay -------------------------------------------------------------------------------

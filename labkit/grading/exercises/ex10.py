@@ -19,6 +19,7 @@ import requests
 from ..appserver import EXCEPTION_HEADER, NOT_IMPLEMENTED_HEADER
 from ..exercise import Check, CheckFailed, Context, Exercise, expect, expect_equal, expect_type, short
 from ..student import StudentError
+from ...ukrainian import count
 
 SERVICES = ("crm", "warehouse", "mailer", "mailbox")
 STEPS = ("crm_upsert", "warehouse_reserve", "email_send")
@@ -143,7 +144,7 @@ def check_email(ctx: Context) -> None:
         ctx.call("send_confirmation", order, ctx.unique("req"))
     messages = inbox(ctx, order["customer"]["email"])
     expect(len(messages) == 1, "один лист клієнту (повторна відправка з тим самим Message-Id не дублює)",
-           f"{len(messages)} листів")
+           count(len(messages), "лист", "листи", "листів"))
     expect(order["order_id"] in messages[0]["Subject"], f"тема листа містить {order['order_id']}",
            messages[0]["Subject"])
 
