@@ -71,3 +71,17 @@ def show_solutions(environ: dict[str, str] | None = None) -> bool:
 def hide_globs(environ: dict[str, str] | None = None) -> list[str]:
     """The names JupyterLab's file browser leaves out: packaging noise and, unless asked, ``solutions/``."""
     return list(HIDDEN) + ([] if show_solutions(environ) else list(ANSWERS))
+
+
+def main() -> int:
+    """``python -m labkit.workspace``: make the student's copies (compose runs it before JupyterLab)."""
+    try:
+        print(sync_message(sync()))
+    except OSError as exc:  # e.g. a my-work/ that Docker created as root: JupyterLab still starts
+        print(f"Could not copy the exercises into {STUDENT_DIR}/ ({exc}). Create the folder as your own user "
+              f"(mkdir {STUDENT_DIR}) and start again; until then work on copies you save yourself.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
