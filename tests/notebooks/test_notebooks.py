@@ -9,6 +9,10 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+# The session's lab with its addresses in the environment: session fixtures of single services (crm, inspector, ...)
+# may have pointed LAB_<NAME>_URL at services of their own, which the lab's Prometheus does not scrape.
+from tests.monitoring.conftest import lab_env  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -78,7 +82,7 @@ def _shown(cell) -> str:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
-def test_notebook_runs_top_to_bottom(path: Path, lab_stack):
+def test_notebook_runs_top_to_bottom(path: Path, lab_env):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     try:
