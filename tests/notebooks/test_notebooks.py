@@ -67,12 +67,14 @@ EXPECTED = {
     ('08-integration-practice', 'resolved = watch_alert("HighErrorRate", "resolved"'): "resolved HighErrorRate",
     ('08-integration-practice', 'notifications(since)'): "resolved HighErrorRate {'job': 'crm'",
     ('08-integration-practice', 'title="crm: запитів за секунду, за статусом відповіді"'): "status=500",
+    ('08-integration-practice', "worst = query('topk(3, sum by (job)"): "('crm', 0.",  # the answer to «Спробуйте»
     ('08-integration-practice', 'trail.services, trail[0]'): "'action': 'crm_contact_start'",
     ('08-integration-practice', 'request_log(failed["execution"]["request_id"])'): 'action="warehouse_reserve_error"',
     ('08-integration-practice', 'restore(["crm", "warehouse", "shop"])'): "[]",  # the notebook put back what it changed
     ('08-integration-practice', 'verifier.results["result"]'): 'True',
     ('08-integration-practice', '    check_v2.verify()'): 'verification failed',
     ('08-integration-practice', 'outcome = test_an_order_reaches_every_system()'): "'passed'",
+    ('08-integration-practice', 'stopped["failed_step"], {s["name"]'): "('payment',",  # the answer to «Спробуйте»
 }
 
 
