@@ -8,6 +8,7 @@ In a notebook::
          unit="s", threshold=0.5)                               # PromQL over the last minutes, as a chart
     alerts(state="firing")                                      # what Prometheus fires now
     notifications()                                             # what Alertmanager delivered to the inspector
+    watch_alert("HighErrorRate", since=n)                       # wait for its webhook, printing each step
     check_rules(RULES); test_rules(RULES, TESTS)                # promtool on your own alert rules
     load_rules("my-alerts", RULES)                              # ... and the lab's Prometheus evaluates them
 
@@ -29,6 +30,7 @@ _LAZY = {
     "PrometheusUnavailable": "promql", "Series": "promql", "Sample": "promql",
     "plot": "chart", "Chart": "chart",
     "notifications": "alertbin", "wait_for_notification": "alertbin", "last_number": "alertbin",
+    "watch_alert": "alertbin", "ALERTS_BIN": "alertbin",
     "check_rules": "rulefiles", "test_rules": "rulefiles", "load_rules": "rulefiles", "unload_rules": "rulefiles",
 }
 

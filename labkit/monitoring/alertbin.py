@@ -3,6 +3,7 @@
     from labkit.monitoring import notifications, wait_for_notification
     notifications()                                        # every alert delivered so far, as a table
     wait_for_notification("HighErrorRate", "resolved")     # block until its resolution arrives
+    watch_alert("HighErrorRate", labels={"job": "warehouse"}, since=n)  # the same, printing each step on the way
 
 Each delivery is Alertmanager's webhook (``version: "4"``): a group of alerts with a status
 (``firing`` or ``resolved``), labels, annotations and times. The raw requests, headers and
@@ -112,3 +113,48 @@ def wait_for_notification(alertname: str, status: str = "firing", since: int = 0
         if time.monotonic() > deadline:
             raise TimeoutError(f"Алерт {alertname} ({status}) не надійшов в інспектор за {timeout:.0f} с.")
         time.sleep(1.0)
+
+
+def watch_alert(alertname: str, status: str = "firing", labels: dict[str, str] | None = None, since: int = 0,
+                timeout: float = 120.0, every: float = 10.0, base: str | None = None,
+                prometheus: str | None = None) -> Notification:
+    """Wait, as :func:`wait_for_notification` does, printing the alert's way there as it goes.
+
+    Prints a line whenever Prometheus's state of the alert changes (inactive, pending, firing) and
+    when the webhook arrives, each with the seconds since the call, and a line every ``every``
+    seconds while nothing changes: a cell that waits half a minute shows that it is alive.
+    """
+    from .promql import alerts
+
+    started = time.monotonic()
+    said, said_at = None, started
+
+    def say(text: str) -> None:
+        print(f"{time.monotonic() - started:5.0f} с  {text}", flush=True)
+
+    while True:
+        held = [a for a in alerts(alertname, base=prometheus)
+                if all(a["labels"].get(k) == v for k, v in (labels or {}).items())]
+        state = " + ".join(sorted({a["state"] for a in held})) or "inactive"
+        if held and state != "inactive":
+            state += f" (значення {_short(held[0].get('value'))})"
+        if state != said or time.monotonic() - said_at >= every:
+            say(f"Prometheus: {alertname} {state}")
+            said, said_at = state, time.monotonic()
+        for n in notifications(since, base):
+            if n.alertname == alertname and n.status == status and \
+                    all(n.labels.get(k) == v for k, v in (labels or {}).items()):
+                say(f"інспектор: вебхук #{n.number} від Alertmanager — {n.status} {n.alertname}")
+                return n
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"Алерт {alertname} ({status}) не надійшов в інспектор за {timeout:.0f} с "
+                               f"(Prometheus: {state}). Перевірте `lab status` і чи є ще причина алерту.")
+        time.sleep(1.0)
+
+
+def _short(value) -> str:
+    """Prometheus's "5e-01" as 0.5."""
+    try:
+        return f"{float(value):.3g}"
+    except (TypeError, ValueError):
+        return str(value)

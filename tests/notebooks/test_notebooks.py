@@ -9,6 +9,10 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+# The session's lab with its addresses in the environment: session fixtures of single services (crm, inspector, ...)
+# may have pointed LAB_<NAME>_URL at services of their own, which the lab's Prometheus does not scrape.
+from tests.monitoring.conftest import lab_env  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -53,9 +57,24 @@ EXPECTED = {
     ('08-integration-practice', 'failed = requests.post(f"{MIDDLEWARE}/webhooks/orders"'): 'new-order error',
     ('08-integration-practice', 'replayed["status"], replayed["replays"]'): "('success', 1, [1, 1, 1, 1, 1, 1], 1)",
     ('08-integration-practice', 'refused["execution"]["failed_step"]'): "('warehouse_reserve', 1,",
+    ('08-integration-practice', 'len(up), [job for job, ok in up.items() if ok != 1]'): ", [], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0])",
+    ('08-integration-practice', 'title="запитів за секунду, по сервісах"'): "job=middleware",
+    ('08-integration-practice', 'title="p95 часу відповіді"'): "job=middleware",
+    ('08-integration-practice', "statuses, query('rate_limit_violations_total"): "429, 429, 429, 429, 429], True)",
+    ('08-integration-practice', 'if g["name"] == "integration-lab" for r in g["rules"]]'): "('HighErrorRate', '', 10, 'ok')",
+    ('08-integration-practice', 'fired = watch_alert("HighErrorRate"'): "firing HighErrorRate {'job': 'crm'",
+    ('08-integration-practice', 'requests/{fired.number}").json()'): "('Alertmanager/",
+    ('08-integration-practice', 'resolved = watch_alert("HighErrorRate", "resolved"'): "resolved HighErrorRate",
+    ('08-integration-practice', 'notifications(since)'): "resolved HighErrorRate {'job': 'crm'",
+    ('08-integration-practice', 'title="crm: запитів за секунду, за статусом відповіді"'): "status=500",
+    ('08-integration-practice', "worst = query('topk(3, sum by (job)"): "('crm', 0.",  # the answer to «Спробуйте»
+    ('08-integration-practice', 'trail.services, trail[0]'): "'action': 'crm_contact_start'",
+    ('08-integration-practice', 'request_log(failed["execution"]["request_id"])'): 'action="warehouse_reserve_error"',
+    ('08-integration-practice', 'restore(["crm", "warehouse", "shop"])'): "[]",  # the notebook put back what it changed
     ('08-integration-practice', 'verifier.results["result"]'): 'True',
     ('08-integration-practice', '    check_v2.verify()'): 'verification failed',
     ('08-integration-practice', 'outcome = test_an_order_reaches_every_system()'): "'passed'",
+    ('08-integration-practice', 'stopped["failed_step"], {s["name"]'): "('payment',",  # the answer to «Спробуйте»
 }
 
 
@@ -65,7 +84,7 @@ def _shown(cell) -> str:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
-def test_notebook_runs_top_to_bottom(path: Path, lab_stack):
+def test_notebook_runs_top_to_bottom(path: Path, lab_env):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     try:
