@@ -141,6 +141,12 @@ def running_host(names: list[str], home: Path, extra_env: dict[str, str] | None 
             stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
             try:
                 stack.up(timeout=60)
+                # The host keeps its private bus; a session-scoped host must not hand it to every later test.
+                for key in bus:
+                    if key in saved:
+                        os.environ[key] = saved[key]
+                    else:
+                        os.environ.pop(key, None)
                 yield stack
             finally:
                 stack.down()
