@@ -129,13 +129,16 @@ def check_counts_outcomes(ctx: Context) -> None:
 
 
 def check_times_jobs(ctx: Context) -> None:
+    """Two slow jobs that succeed and one slower that fails: a failed job's time counts too (it is what alerts see)."""
     before = exposition(ctx)
     process(ctx, "slow", jobs(ctx, 2, "slow"))
+    process(ctx, "slow_failing", jobs(ctx, 1, "slow-failed"))
     after = exposition(ctx)
     count = sample_value(after, "worker_job_duration_seconds_count") - sample_value(before, "worker_job_duration_seconds_count")
     total = sample_value(after, "worker_job_duration_seconds_sum") - sample_value(before, "worker_job_duration_seconds_sum")
-    expect(count == 2, "worker_job_duration_seconds_count зріс на 2 (два завдання)", f"зріс на {count:g}")
-    expect(total >= 0.55, "worker_job_duration_seconds_sum зріс щонайменше на 0.6 с (CRM відповідала по 0.3 с)",
+    expect(count == 3, "worker_job_duration_seconds_count зріс на 3 (два вдалі завдання й одне невдале)",
+           f"зріс на {count:g}")
+    expect(total >= 1.15, "worker_job_duration_seconds_sum зріс щонайменше на 1.2 с (CRM відповідала 0.3, 0.3 і 0.6 с)",
            f"зріс на {total:.3f} с")
 
 
@@ -396,7 +399,7 @@ EXERCISE = Exercise(
               "Успіх — лише 2xx; інший статус або виняток requests — 'failed'. JOBS.labels(outcome=...).inc() і "
               "поверніть {'ok': ..., 'failed': ...}.",
               check_counts_outcomes, USES["worker"]),
-        Check("ex11.duration", 1, "worker_job_duration_seconds observes each job's time",
+        Check("ex11.duration", 1, "worker_job_duration_seconds observes each job's time, a failed job's too",
               "Заміряйте time.perf_counter() до й після запиту і JOB_SECONDS.observe(секунди) — і для невдалих теж "
               "(або with JOB_SECONDS.time():).",
               check_times_jobs, USES["worker"]),
