@@ -16,8 +16,6 @@ from pathlib import Path
 
 import requests
 
-from labservices.inspector import ALERTS_BIN
-
 from .. import config
 from .server import Say, ServerSpec, find
 
@@ -31,6 +29,8 @@ def alertmanager_binary() -> str | None:
 
 def alerts_webhook_url(inspector_url: str | None = None) -> str:
     """Where Alertmanager delivers: the inspector's alerts bin."""
+    from labservices.inspector import ALERTS_BIN  # not at the top: lab grade's sandbox has no labservices.inspector
+
     return f"{(inspector_url or config.url('inspector')).rstrip('/')}/b/{ALERTS_BIN}"
 
 

@@ -17,31 +17,15 @@ from labkit.grading import batch, catalog, notebook
 from labkit.grading.sandbox import Limits
 from tests.conftest import running_service
 from tests.grading.conftest import solution_path, starter_path, write
+from tests.grading.fixtures.mutants import WHOLE, mutate
 from tests.grading.test_check import namespace_of
 from tests.monitoring.conftest import needs_prometheus
 
 POINTS = 15
 FULL = {c.id: c.points for c in catalog.exercise("ex11").checks}
 
-# A mistake (replace in the solution's source: old → new) and the checks it must lose, no more.
-MISTAKES = {
-    "mean instead of the 95th percentile": (
-        "histogram_quantile(0.95, sum by (le) (rate(worker_job_duration_seconds_bucket[30s]))) > 0.5",
-        "sum(rate(worker_job_duration_seconds_sum[30s])) / sum(rate(worker_job_duration_seconds_count[30s])) > 0.5",
-        {"ex11.rule_latency", "ex11.live_latency"}),
-    "totals since the start instead of a rate": (
-        'sum(rate(worker_jobs_total{outcome="failed"}[30s]))\n            / sum(rate(worker_jobs_total[30s])) > 0.2',
-        'sum(worker_jobs_total{outcome="failed"}) / sum(worker_jobs_total) > 0.2',
-        {"ex11.rule_error_rate"}),
-    "a backlog alert without `for`": (
-        "expr: worker_queue_depth > 10\n        for: 5s\n", "expr: worker_queue_depth > 10\n",
-        {"ex11.rule_backlog"}),
-    "a queue gauge that never goes down": ("        QUEUE_DEPTH.dec()\n", "", {"ex11.queue_depth"}),
-    "a worker that lets a refused connection escape": (
-        "        except requests.RequestException:\n            outcome = \"failed\"\n",
-        "        except requests.Timeout:\n            outcome = \"failed\"\n",
-        {"ex11.counts"}),
-}
+# The typical mistakes (tests/grading/fixtures/mutants.py): each loses exactly its checks, no more.
+MISTAKES = {m.why: m for m in WHOLE if m.check.startswith("ex11.")}
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +37,10 @@ def inspector(tmp_path_factory):
 
 
 def mistaken(name: str, tmp_path: Path) -> Path:
-    old, new, _ = MISTAKES[name]
     nb = notebook.read(solution_path("ex11"))
-    changed = 0
-    for cell in nb.cells:
-        if cell.cell_type == "code" and old in cell.source:
-            cell.source, changed = cell.source.replace(old, new), changed + 1
-    assert changed == 1, f"{name}: the solution no longer has {old!r}"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for cell, source in zip(code, mutate(MISTAKES[name], [c["source"] for c in notebook.code_cells(nb)])):
+        cell.source = source
     return write(nb, tmp_path / "ex11-monitoring.ipynb")
 
 
@@ -84,7 +65,7 @@ def test_starter_scores_zero_and_says_what_is_missing(inspector):
 def test_each_mistake_loses_exactly_its_checks(inspector, tmp_path, name):
     feedback = check("ex11", namespace=namespace_of(mistaken(name, tmp_path)))
     failed = {r.check for r in feedback.reports[0].results if not r.passed}
-    assert failed == MISTAKES[name][2], str(feedback)
+    assert failed == MISTAKES[name].loses, str(feedback)
     assert feedback.score == POINTS - sum(FULL[c] for c in failed)
 
 
@@ -113,7 +94,7 @@ def test_lab_grade_gives_full_marks_zero_and_partial_credit(tmp_path):
     needs_prometheus()
     subs = tmp_path / "subs"
     for student, source in (("alice", solution_path("ex11")), ("bob", starter_path("ex11")),
-                            ("carol", mistaken("mean instead of the 95th percentile", tmp_path))):
+                            ("carol", mistaken("the mean instead of the 95th percentile", tmp_path))):
         (subs / student).mkdir(parents=True)
         shutil.copy(source, subs / student / "ex11-monitoring.ipynb")
     batch.grade(subs, tmp_path / "out", limits=Limits(timeout=120, step_timeout=15), workers=2)

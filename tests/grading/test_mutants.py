@@ -3,7 +3,8 @@
 Each mutant is the solution with one mistake, run in a kernel-like namespace (as
 ``check()`` runs it) against the session's live services and brokers; only the check the
 mutant names is run, and it must fail. Every check of every course exercise has at
-least one mutant (``test_every_check_has_a_mutant``; the count per exercise is printed).
+least one mutant (``test_every_check_has_a_mutant``; the count per exercise is printed). The
+WHOLE mutants (ex11's) are run by their exercise's own test, all checks at once.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from labkit.grading.brokers import BrokerSet
 from labkit.grading.runner import run_exercise
 from labkit.grading.student import KernelStudent
 from tests.grading.conftest import MICRO_SERVICES, solution_path
-from tests.grading.fixtures.mutants import MUTANTS, Mutant
+from tests.grading.fixtures.mutants import MUTANTS, WHOLE, Mutant, mutate
 from tests.grading.test_check import run_cells
 from tests.payments.conftest import payments_url  # noqa: F401  (the session's payments service)
 
@@ -29,16 +30,7 @@ EXERCISES = catalog.course_exercises()
 
 def mutated_cells(mutant: Mutant) -> list[str]:
     ex_id = mutant.check.split(".")[0]
-    cells = [c["source"] for c in notebook.code_cells(notebook.read(solution_path(ex_id)))]
-    owner = [i for i, source in enumerate(cells)
-             if f"def {mutant.function}(" in source or f"class {mutant.function}:" in source]
-    assert len(owner) == 1, f"{mutant.function} is defined in {len(owner)} cells of {ex_id}"
-    source = cells[owner[0]]
-    for old, new in mutant.edits:
-        assert source.count(old) == 1, f"{mutant.check}: {old!r} is not once in the cell of {mutant.function}"
-        source = source.replace(old, new)
-    cells[owner[0]] = source
-    return cells
+    return mutate(mutant, [c["source"] for c in notebook.code_cells(notebook.read(solution_path(ex_id)))])
 
 
 def definitions(cells: list[str]) -> list[str]:
@@ -49,13 +41,14 @@ def definitions(cells: list[str]) -> list[str]:
 
 
 def test_every_check_has_a_mutant_and_every_mutant_edits_its_solution():
-    covered = Counter(m.check for m in MUTANTS)
+    covered = Counter(c for m in [*MUTANTS, *WHOLE] for c in m.loses)
     missing = [c.id for ex in EXERCISES.values() for c in ex.checks if c.id not in covered]
     assert not missing, f"checks without a plausible wrong answer: {missing}"
     assert set(covered) <= {c.id for ex in EXERCISES.values() for c in ex.checks}
-    for mutant in MUTANTS:
+    for mutant in [*MUTANTS, *WHOLE]:
         assert mutated_cells(mutant)  # each edit applies exactly once
-    per_exercise = Counter(m.check.split(".")[0] for m in MUTANTS)
+    assert not any(m.also for m in MUTANTS), "only a WHOLE mutant's other losses are asserted"
+    per_exercise = Counter(m.check.split(".")[0] for m in [*MUTANTS, *WHOLE])
     print("mutants per exercise:", dict(sorted(per_exercise.items())))
 
 

@@ -5,6 +5,7 @@ forge the messages that once made the grader kill a process id of the child's ch
 """
 from __future__ import annotations
 
+import ast
 import os
 import resource
 import shutil
@@ -179,6 +180,30 @@ def test_top_level_errors_are_reported_per_cell_and_later_cells_still_run():
         assert student.call("f") == 2
         assert student.status() == "error"
         assert student.notes() == ["Cell 2 raised ValueError: bad."]
+
+
+def course_imports() -> list[dict]:
+    """Every import statement at the top level of a course solution's code cells, one cell each."""
+    from labkit.grading import catalog, notebook
+
+    from .conftest import solution_path
+
+    found: dict[str, None] = {}
+    for ex_id in catalog.course_exercises():
+        for cell in notebook.code_cells(notebook.read(solution_path(ex_id))):
+            for node in ast.parse(cell["source"]).body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found.setdefault(ast.unparse(node))
+    return [{"index": i, "source": source} for i, source in enumerate(found, 1)]
+
+
+def test_what_the_course_notebooks_import_loads_in_the_sandbox():
+    """Only labkit is there, not the services around it (ex11's `from labkit.monitoring import check_rules` once
+    pulled in labservices.inspector for a constant: every cell after it failed)."""
+    cells = course_imports()
+    assert any("labkit.monitoring" in c["source"] for c in cells)
+    with SandboxStudent(cells, services={}, limits=LIMITS) as student:
+        assert student.status() != "error", student.notes()
 
 
 # --- who the student's code is: class 2 ---------------------------------------------------------
