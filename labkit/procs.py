@@ -18,15 +18,26 @@ import requests
 LISTEN_PORTS = (20000, 32000)
 
 
+_HANDED_OUT: set[int] = set()  # ports given to callers that may not be listening yet
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now, outside the range outgoing connections draw from."""
-    for _ in range(50):
+    """A TCP port nothing listens on right now, outside the range outgoing connections draw from.
+
+    Never one this process handed out before: a stack's thirty addresses are chosen before any of
+    them listens, and two of them drawing the same port (about one host in fifty) left a service
+    unable to start.
+    """
+    for _ in range(200):
         port = random.randrange(*LISTEN_PORTS)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind((host, port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

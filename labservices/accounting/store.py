@@ -16,6 +16,7 @@ from fastapi import Depends
 from labservices.common import ApiError, Database
 from labservices.common.clock import iso
 from labservices.common.deps import store_of
+from labservices.common.payments_webhooks import reset_keeping_endpoint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoices (
@@ -55,7 +56,8 @@ class Store:
         self.db = Database(path, SCHEMA)
 
     def reset(self) -> None:
-        self.db.reset()
+        """Forget every invoice and payment, keep the webhook endpoint at payments."""
+        reset_keeping_endpoint(self.db)
 
     def invoices(self, order_id: str | None = None) -> list[dict]:
         with self.db.tx() as conn:

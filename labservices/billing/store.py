@@ -9,6 +9,7 @@ from fastapi import Depends
 from labservices.common import ApiError, Database
 from labservices.common.clock import iso
 from labservices.common.deps import store_of
+from labservices.common.payments_webhooks import reset_keeping_endpoint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -31,15 +32,8 @@ class Store:
         self.db = Database(path, SCHEMA)
 
     def reset(self) -> None:
-        """Forget every payment, keep the webhook endpoint: it is where billing is, not what it knows.
-
-        (Dropping it left billing answering 503 NOT_READY to every delivery until its worker registered
-        again, up to ten seconds later.)
-        """
-        endpoint = self.endpoint()
-        self.db.reset()
-        if endpoint is not None:
-            self.save_endpoint(endpoint["endpoint_id"], endpoint["url"], endpoint["secret"])
+        """Forget every payment, keep the webhook endpoint at payments."""
+        reset_keeping_endpoint(self.db)
 
     def payments(self, status: str | None, limit: int) -> list[dict]:
         with self.db.tx() as conn:

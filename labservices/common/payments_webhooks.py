@@ -50,6 +50,22 @@ def payments_url() -> str:
     return declared("payments").url
 
 
+def reset_keeping_endpoint(db: Database) -> None:
+    """Reset ``db`` (a service's data) but keep its endpoint at payments: where it is, not what it knows.
+
+    (Dropping the endpoint left the service answering deliveries it could no longer verify until it
+    registered again.)
+    """
+    with db.tx() as conn:
+        known = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'payments_endpoint'").fetchone()
+        kept = conn.execute("SELECT * FROM payments_endpoint").fetchone() if known else None
+    db.reset()
+    if kept is not None:
+        with db.tx() as conn:
+            conn.execute("INSERT INTO payments_endpoint (id, endpoint_id, url, secret, registered_at) VALUES (?,?,?,?,?)",
+                         tuple(kept))
+
+
 class PaymentsWebhooks:
     """One service's webhook endpoint at the payments service: registered, kept, verified."""
 

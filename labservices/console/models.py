@@ -1,7 +1,11 @@
 """What the console's page reads and sends: the schemas of its small JSON API."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from labservices.common.inputs import STRICT, PatchModel, whole_number
 
 
 class ComponentPublic(BaseModel):
@@ -28,13 +32,14 @@ class OverviewPublic(BaseModel):
     home: str = Field(description="The lab's state folder (LAB_HOME)")
 
 
-class ChaosUpdate(BaseModel):
-    """Switches to set on one service (as `lab chaos`); omitted ones keep their value."""
+class ChaosUpdate(PatchModel):
+    """Switches to set on one service (as `lab chaos`): at least one; omitted ones keep their value."""
 
-    latency_ms: int | None = Field(default=None, ge=0, le=10_000)
-    jitter_ms: int | None = Field(default=None, ge=0, le=10_000)
-    error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    error_status: int | None = Field(default=None, ge=500, le=504)
+    model_config = ConfigDict(extra="forbid", **STRICT, json_schema_extra={"minProperties": 1})
+    latency_ms: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(whole_number)] | None = None
+    jitter_ms: Annotated[int, Field(ge=0, le=10_000), BeforeValidator(whole_number)] | None = None
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    error_status: Annotated[int, Field(ge=500, le=504), BeforeValidator(whole_number)] | None = None
     down: bool | None = None
 
 

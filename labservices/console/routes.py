@@ -14,11 +14,12 @@ from typing import Annotated
 import httpx
 from fastapi import APIRouter, Path, Query
 
-from labkit import config
+from labkit import components, config
 from labkit.browser import docs_url
 from labkit.errors import StackError
 from labkit.stack import ComponentStatus, Stack
 from labservices.common import ApiError
+from labservices.common.errors import error_responses
 
 from .models import ChaosUpdate, ComponentPublic, OverviewPublic, QueuePublic
 
@@ -80,25 +81,25 @@ async def _act(name: str, action: str) -> dict:
     return {"name": name, "state": now.state, "health": now.health}
 
 
-@router.post("/components/{name}/stop")
+@router.post("/components/{name}/stop", responses=error_responses(404, 409))
 async def stop(name: Name) -> dict:
     """Stop one component, as `lab stop NAME`: a service's port refuses connections until it is started."""
     return await _act(name, "stop")
 
 
-@router.post("/components/{name}/start")
+@router.post("/components/{name}/start", responses=error_responses(404, 409))
 async def start(name: Name) -> dict:
     """Start one stopped component, as `lab start NAME`, and wait until it is healthy."""
     return await _act(name, "start")
 
 
-@router.post("/components/{name}/restart")
+@router.post("/components/{name}/restart", responses=error_responses(404, 409))
 async def restart(name: Name) -> dict:
     """Restart one component, as `lab restart NAME` (a service gets a fresh app; its data stays)."""
     return await _act(name, "restart")
 
 
-@router.put("/services/{name}/chaos")
+@router.put("/services/{name}/chaos", responses=error_responses(404, 409))
 async def set_chaos(name: Name, body: ChaosUpdate) -> dict:
     """Set a service's chaos switches, as `lab chaos NAME --latency ... --error-rate ... --down`."""
     switches = body.model_dump(exclude_none=True)
@@ -107,13 +108,15 @@ async def set_chaos(name: Name, body: ChaosUpdate) -> dict:
     return await _chaos_call(name, switches)
 
 
-@router.delete("/services/{name}/chaos")
+@router.delete("/services/{name}/chaos", responses=error_responses(404, 409))
 async def clear_chaos(name: Name) -> dict:
     """Switch every chaos setting of a service off, as `lab chaos NAME --off`."""
     return await _chaos_call(name, {})
 
 
 async def _chaos_call(name: str, switches: dict) -> dict:
+    if name not in {c.name for c in components.components() if c.kind == "service"}:
+        raise ApiError(404, "NOT_FOUND", f"The lab has no service called {name!r}.")
     try:
         return await asyncio.to_thread(Stack().chaos, name, **switches)
     except StackError as exc:
@@ -142,19 +145,19 @@ async def _upstream(service: str, path: str, params: dict) -> object:
                                                     f"is it stopped? `lab start {service}`.") from None
 
 
-@router.get("/deliveries")
+@router.get("/deliveries", responses=error_responses(503))
 async def deliveries(limit: Annotated[int, Query(ge=1, le=100)] = 15) -> object:
     """The payments service's latest webhook deliveries: event, endpoint, status, attempts."""
     return await _upstream("payments", "/api/deliveries", {"limit": limit})
 
 
-@router.get("/events")
+@router.get("/events", responses=error_responses(503))
 async def events(limit: Annotated[int, Query(ge=1, le=100)] = 15) -> object:
     """The latest events on the bus, as the event log appended them to Kafka."""
     return await _upstream("eventlog", "/api/events", {"limit": limit})
 
 
-@router.get("/queues", response_model=list[QueuePublic])
+@router.get("/queues", response_model=list[QueuePublic], responses=error_responses(503))
 async def queues() -> list[QueuePublic]:
     """Every RabbitMQ queue with its depth (ready, unacked) and consumers, from the management API."""
     from labkit.brokers import RABBITMQ
@@ -179,7 +182,7 @@ async def traces(limit: Annotated[int, Query(ge=1, le=50)] = 12) -> list[dict]:
     return [t for t in found if not t["root"].endswith("/heartbeat")][:limit]
 
 
-@router.get("/traces/{trace_id}")
+@router.get("/traces/{trace_id}", responses=error_responses(404))
 async def trace(trace_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]) -> list[dict]:
     """One trace's spans as waterfall rows: service, operation, start and duration (ms)."""
     from labkit.traces import Waterfall, spans

@@ -125,3 +125,18 @@ def test_signed_garbage_is_400_validation_error_not_500(lab: Lab):
         resp = lab.post("accounting", "/liqpay/callback", data={"data": data, "signature": signature})
         assert resp.status_code == 400 and resp.json()["error"]["code"] == "VALIDATION_ERROR", resp.text
     assert lab.post("accounting", "/liqpay/callback", data={"data": "x"}).status_code == 400
+
+
+def test_a_reset_forgets_the_books_but_keeps_the_webhook_endpoint(lab: Lab):
+    """A reset once dropped the endpoint with the data (billing answered 500 to its own reset since)."""
+    before = [e["id"] for e in lab.get("payments", "/api/webhook_endpoints").json()["data"]
+              if "accounting" in e["description"]]
+    assert lab.post("accounting", "/admin/reset").status_code in (200, 204)
+    assert lab.get("accounting", "/api/invoices").json() == []
+    order = _order()
+    _pay(lab, order, 1000)  # delivered at once to the same endpoint: verified, booked
+    assert wait_until(lambda: [i["status"] for i in lab.get("accounting", "/api/invoices", params={
+        "order_id": order}).json()] == ["paid"], timeout=10)
+    after = [e["id"] for e in lab.get("payments", "/api/webhook_endpoints").json()["data"]
+             if "accounting" in e["description"]]
+    assert after == before  # no second registration was needed
