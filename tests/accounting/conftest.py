@@ -9,7 +9,7 @@ from tests.conftest import running_host
 from tests.lab_http import Lab
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory) -> Iterator[Lab]:
     with running_host(["accounting", "payments"], tmp_path_factory.mktemp("accounting"),
                       {"PAYMENTS_RETRY_TIME_SCALE": "0.001"}):

@@ -25,7 +25,7 @@ def service_names() -> list[str]:
     return [s.name for s in declarations()]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def contract_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """Every declared service in one host, as `lab up` runs them; yields name -> base URL."""
     if any(BROKERS & set(s.needs) for s in declarations()):

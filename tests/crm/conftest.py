@@ -24,7 +24,7 @@ class Crm:
         return call
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crm_url(tmp_path_factory) -> Iterator[str]:
     with running_service("crm", tmp_path_factory.mktemp("crm")) as url:
         yield url

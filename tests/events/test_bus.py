@@ -106,7 +106,11 @@ def test_a_call_that_keeps_failing_is_dead_lettered_after_the_last_retry(flow: F
 
 
 def test_a_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(flow: Flow):
-    """SIGKILL analytics (in a process of its own) while it works through 150 events; restarted, it has all."""
+    """SIGKILL analytics (in a process of its own) while it works through a batch; restarted, it has them all.
+
+    A thousand events: a loaded machine once finished 150 between two polls, before the kill.
+    """
+    batch = 1000
 
     def counted() -> int:
         try:
@@ -116,18 +120,18 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(flow
     requests.post(flow.url("analytics") + "/admin/reset")
     flow.stack.isolate("analytics")
     try:
-        events = [order_created(sku="ABC") for _ in range(150)]
+        events = [order_created(sku="ABC") for _ in range(batch)]
         connection, channel = flow.channel()
         for event in events:  # a routing key only the "#" subscribers (analytics, eventlog) hear
             channel.basic_publish("lab.events", "test.batch", event.to_json(),
                                   pika.BasicProperties(content_type="application/cloudevents+json", delivery_mode=2))
         connection.close()
-        assert wait_until(lambda: 0 < counted() < 150, timeout=20, interval=0.01), "the batch was done before the kill"
+        assert wait_until(lambda: 0 < counted() < batch, timeout=20, interval=0.01), "the batch was done before the kill"
         pid = requests.get(os.environ["LAB_HOST_URL"] + "/services/analytics").json()["pid"]
         os.kill(pid, signal.SIGKILL)
-        assert wait_until(lambda: counted() >= 150, timeout=60), f"only {counted()} of 150 after the restart"
+        assert wait_until(lambda: counted() >= batch, timeout=60), f"only {counted()} of {batch} after the restart"
         time.sleep(1)  # anything counted twice would show now
-        assert counted() == 150
+        assert counted() == batch
         assert requests.get(os.environ["LAB_HOST_URL"] + "/services/analytics").json()["restarts"] >= 1
     finally:
         flow.stack.join("analytics")

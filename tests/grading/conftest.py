@@ -200,7 +200,7 @@ def make_notebook(tmp_path):
 # --- ex10's systems: notebook 08's CRM, warehouse, mailer and mailbox, in one host with the carrier ---------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def practice_lab(shop_url, tmp_path_factory):
     """CRM, warehouse, mailer, mailbox and carrier as `lab up` runs them; the warehouse syncs the session's shop."""
     from labkit.procs import free_port
@@ -211,21 +211,21 @@ def practice_lab(shop_url, tmp_path_factory):
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crm_url(practice_lab) -> str:
     return config.url("crm")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def warehouse_url(practice_lab) -> str:
     return config.url("warehouse")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailer_url(practice_lab) -> str:
     return config.url("mailer")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailbox_url(practice_lab) -> str:
     return config.url("mailbox")

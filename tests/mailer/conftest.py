@@ -42,7 +42,7 @@ class Mailer:
         return re.findall(r"https?://\S+", text)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailer(tmp_path_factory) -> Iterator[Mailer]:
     env = {"LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "MAILER_RETRY_TIME_SCALE": "0.01"}
     with running_host(["mailer", "mailbox"], tmp_path_factory.mktemp("mailer"), env):

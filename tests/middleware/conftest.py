@@ -24,7 +24,7 @@ def order(sku: str = "ABC", quantity: int = 1, **extra) -> dict:
             "total": 549 * quantity, "currency": "UAH", **extra}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(lab_brokers, tmp_path_factory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("middleware")
     env = {**ENV, "LAB_SMTP_URL": f"smtp://127.0.0.1:{free_port()}",

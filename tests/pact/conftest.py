@@ -7,12 +7,12 @@ from typing import Iterator
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pact_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pacts")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crm_url(tmp_path_factory) -> Iterator[str]:
     from tests.conftest import running_service
 

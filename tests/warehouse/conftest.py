@@ -8,7 +8,7 @@ from tests.conftest import running_host
 from tests.lab_http import Lab
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory) -> Iterator[Lab]:
     with running_host(["warehouse", "shop", "carrier"], tmp_path_factory.mktemp("warehouse"),
                       {"WAREHOUSE_SYNC_RETRY_S": "0.3"}):
