@@ -27,8 +27,15 @@ fi
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! "$VENV/bin/python" -c 'import labkit' 2>/dev/null; then
   echo "setup: installing Integration Lab and its dependencies into $VENV (first time: a minute or two)" >&2
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --progress-bar off -e '.[dev]'
+  # pip's output goes to a log, shown only if the install fails: setuptools prints a boxed warning
+  # about editable installs on every success, which reads like an error on a first start.
+  log="$VENV/install.log"
+  if ! { "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
+         "$VENV/bin/python" -m pip install --quiet --progress-bar off -e '.[dev]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: the install failed (above; also in $log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 echo "setup: ready ($("$VENV/bin/python" -V), $VENV)" >&2
