@@ -74,5 +74,5 @@ def test_captured_shows_a_bins_requests(ins: Pay):
     assert repr(view).startswith("#1 POST /stripe") and "evt_1" in repr(view)
     assert "<b>webhook-id</b>" in view._repr_html_() and "&quot;evt_1&quot;" in view._repr_html_()
     assert repr(webhooks.CapturedView([])) == "(порожньо)"
-    with pytest.raises(TimeoutError, match="отримав 1 запитів з 2"):
+    with pytest.raises(TimeoutError, match="отримав 1 запит з 2"):
         webhooks.captured(made["id"], at_least=2, timeout=0.2, base=ins.base)
