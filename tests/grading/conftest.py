@@ -65,6 +65,23 @@ def starter_path(ex_id: str) -> Path:
     return next(EXERCISES.glob(f"{ex_id}-*.ipynb"))
 
 
+def graded_solution_and_starter(ex_id: str, tmp_path: Path, timeout: int = 120, step_timeout: int = 30) -> dict:
+    """`lab grade` of the solution (alice) and the starter (bob) of ``ex_id``; the gradebook's rows by student."""
+    import csv
+    import shutil
+
+    from labkit.grading import batch
+    from labkit.grading.sandbox import Limits
+
+    subs = tmp_path / "subs"
+    for student, path in (("alice", solution_path(ex_id)), ("bob", starter_path(ex_id))):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(path, subs / student / path.name)
+    batch.grade(subs, tmp_path / "out", limits=Limits(timeout=timeout, step_timeout=step_timeout), workers=2)
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}
+
+
 def last_check_after_running(path: Path, timeout: int = 120) -> str:
     """Run a notebook top to bottom in a kernel; the first line its last ``check(...)`` cell printed."""
     from nbclient import NotebookClient

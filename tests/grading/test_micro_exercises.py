@@ -5,15 +5,10 @@ catalog (two copies), registry, payments, shipping and carrier.
 """
 from __future__ import annotations
 
-import csv
-import shutil
-
 import pytest
 
 from labkit.check import check
-from labkit.grading import batch
-from labkit.grading.sandbox import Limits
-from tests.grading.conftest import last_check_after_running, solution_path, starter_path
+from tests.grading.conftest import graded_solution_and_starter, last_check_after_running, solution_path, starter_path
 from tests.grading.test_check import namespace_of
 
 POINTS = {"ex07": 21}
@@ -48,12 +43,6 @@ def test_solution_notebook_runs_top_to_bottom_in_a_kernel_with_full_marks(micro_
 
 def test_lab_grade_gives_the_solution_full_marks_and_the_starter_zero(tmp_path):
     """In the sandbox, against the grader's own catalog (two copies sharing one database), registry and the rest."""
-    subs = tmp_path / "subs"
-    for student, source in (("alice", solution_path("ex07")), ("bob", starter_path("ex07"))):
-        (subs / student).mkdir(parents=True)
-        shutil.copy(source, subs / student / source.name)
-    batch.grade(subs, tmp_path / "out", limits=Limits(timeout=180, step_timeout=20), workers=2)
-    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
+    rows = graded_solution_and_starter("ex07", tmp_path, timeout=180, step_timeout=20)
     assert (rows["alice"]["ex07"], rows["alice"]["status"]) == (str(POINTS["ex07"]), "ok"), rows["alice"]["notes"]
     assert rows["bob"]["ex07"] == "0"

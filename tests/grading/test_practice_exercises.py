@@ -4,15 +4,10 @@ warehouse, mailer, mailbox and shop. Their plausible wrong answers are in fixtur
 """
 from __future__ import annotations
 
-import csv
-import shutil
-
 import pytest
 
 from labkit.check import check
-from labkit.grading import batch
-from labkit.grading.sandbox import Limits
-from tests.grading.conftest import solution_path, starter_path
+from tests.grading.conftest import graded_solution_and_starter, solution_path, starter_path
 from tests.grading.test_check import namespace_of
 
 POINTS = {"ex10": 22}
@@ -36,13 +31,7 @@ def test_ex10_starter_scores_zero_and_says_not_implemented(ex10_lab):
 
 
 def test_ex10_lab_grade_gives_the_solution_full_marks_and_the_starter_zero(tmp_path):
-    subs = tmp_path / "subs"
-    for student, path in (("alice", solution_path("ex10")), ("bob", starter_path("ex10"))):
-        (subs / student).mkdir(parents=True)
-        shutil.copy(path, subs / student / path.name)
-    batch.grade(subs, tmp_path / "out", limits=Limits(timeout=120, step_timeout=30), workers=2)
-    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
+    rows = graded_solution_and_starter("ex10", tmp_path, timeout=120, step_timeout=30)
     assert (rows["alice"]["ex10"], rows["alice"]["status"]) == (str(POINTS["ex10"]), "ok"), rows["alice"]["notes"]
     assert rows["bob"]["ex10"] == "0", rows["bob"]["notes"]
 
@@ -65,12 +54,6 @@ def test_ex12_starter_scores_zero_and_says_not_implemented(shop_url):
 
 
 def test_ex12_lab_grade_runs_pact_in_the_sandbox_full_marks_and_zero(tmp_path):
-    subs = tmp_path / "subs"
-    for student, path in (("alice", solution_path("ex12")), ("bob", starter_path("ex12"))):
-        (subs / student).mkdir(parents=True)
-        shutil.copy(path, subs / student / path.name)
-    batch.grade(subs, tmp_path / "out", limits=Limits(timeout=120, step_timeout=30), workers=2)
-    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
+    rows = graded_solution_and_starter("ex12", tmp_path, timeout=120, step_timeout=30)
     assert (rows["alice"]["ex12"], rows["alice"]["status"]) == (str(POINTS["ex12"]), "ok"), rows["alice"]["notes"]
     assert rows["bob"]["ex12"] == "0", rows["bob"]["notes"]
