@@ -11,15 +11,14 @@ import os
 import secrets
 from dataclasses import dataclass
 from typing import Any, Iterator
-from urllib.parse import quote
 
 import pytest
 import requests
 
-from labkit import components, config
-from labkit.procs import free_port, wait_until
+from labkit import config
+from labkit.procs import wait_until
 from labkit.stack import Stack
-from tests.conftest import wait_for  # noqa: F401 (the tests import it from here)
+from tests.conftest import running_host, wait_for  # noqa: F401 (the tests import it from here)
 
 SERVICES = ["gateway", "users", "catalog", "catalog-2", "registry", "saga", "orders", "payments", "billing",
             "shipping", "carrier"]
@@ -97,21 +96,8 @@ class Micro:
 
 @pytest.fixture(scope="package")
 def micro(lab_brokers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Micro]:
-    home = tmp_path_factory.mktemp("micro-home")
-    vhost = f"micro-{secrets.token_hex(3)}"
-    management = os.environ["LAB_RABBITMQ_MANAGEMENT_URL"]
-    auth = ("guest", "guest")
-    assert requests.put(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10).status_code in (201, 204)
-    requests.put(f"{management}/api/permissions/{vhost}/guest", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    saved = dict(os.environ)
-    os.environ.update({**SETTINGS, "LAB_HOME": str(home), "LAB_AMQP_URL": f"{os.environ['LAB_AMQP_URL']}/{quote(vhost)}",
-                       "LAB_HOST_URL": f"http://127.0.0.1:{free_port()}",
-                       **{config.env_name(n): f"http://127.0.0.1:{free_port()}" for n in SERVICES}})
-    specs = [c for c in components.components() if c.kind == "service" and c.name in SERVICES]
-    stack = Stack(home=home, components=[components.HostSpec(specs), *specs])
-    try:
-        stack.up(timeout=120)
+    """Notebook 05's services in one host, on a RabbitMQ virtual host of their own (running_host's private bus)."""
+    with running_host(list(SERVICES), tmp_path_factory.mktemp("micro-home"), SETTINGS) as stack:
         assert wait_until(lambda: all(requests.get(config.url(n) + "/admin/bus").json()["connected"]
                                       for n in WITH_BUS), timeout=30), "the services never reached the bus"
         micro = Micro(stack)
@@ -119,11 +105,6 @@ def micro(lab_brokers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mic
         yield micro
         loop = requests.get(os.environ["LAB_HOST_URL"] + "/loop", timeout=10).json()
         assert loop["blocked"] == 0, f"a handler blocked the shared event loop: {loop['blocks'][:3]}"
-    finally:
-        stack.down()
-        requests.delete(f"{management}/api/vhosts/{vhost}", auth=auth, timeout=10)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(autouse=True)
