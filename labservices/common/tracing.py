@@ -1,12 +1,12 @@
 """Distributed tracing with OpenTelemetry: one trace id across services, spans kept by the lab.
 
-Every service is instrumented with the OpenTelemetry SDK: the ASGI instrumentation (what the
-FastAPI instrumentation is built on) opens a server span for each request and picks up a
-caller's W3C ``traceparent``; the httpx instrumentation opens a client span for each outgoing
-call and sends ``traceparent`` on, so a request that crosses five services is one trace. The
-span is named after the matched route (``GET /api/products/{product_id}``) once routing is done
-(``name_server_span``): FastAPI's instrumentation finds the route by matching every route a
-second time, which cost more than the request itself. The lab needs no tracing server: finished spans
+Every service is instrumented with the OpenTelemetry SDK: a small ASGI middleware
+(``middleware/trace.py``) opens a server span for each request, picks up a caller's W3C
+``traceparent`` and names the span after the matched route (``GET /api/products/{product_id}``);
+the httpx instrumentation opens a client span for each outgoing call and sends ``traceparent``
+on, so a request that crosses five services is one trace. (The generic ASGI and FastAPI
+instrumentations did the same at a cost larger than a request's own work; see that module.)
+The lab needs no tracing server: finished spans
 are written, in a background thread, to one SQLite file (``$LAB_HOME/traces.sqlite3``) that every
 process of the lab shares and that ``labkit.traces`` reads to draw a waterfall.
 
@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from .paths import traces_file
 
 MAX_SPANS = 20_000  # the file keeps the newest spans only: a sandbox, not an archive
-EXCLUDED_URLS = "/health,/metrics,/docs,/redoc,/openapi.json"
+EXCLUDED_PATHS = ("/health", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -130,26 +130,13 @@ def tracer(service: str) -> trace.Tracer:
     return tracer_provider(service).get_tracer("labservices")
 
 
-def _span_details(scope) -> tuple[str, dict]:
-    return scope.get("method", "HTTP"), {}
-
-
 def instrument_app(app, service: str) -> None:
     """Open a server span per request (except health, metrics and docs) and join a caller's trace."""
     if not enabled():
         return
-    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from .middleware.trace import TraceMiddleware
 
-    app.add_middleware(OpenTelemetryMiddleware, excluded_urls=EXCLUDED_URLS, default_span_details=_span_details,
-                       tracer_provider=tracer_provider(service), exclude_spans=["receive", "send"])
-
-
-def name_server_span(method: str, route: str) -> None:
-    """Name the request's span after its route, as tracing UIs group it: ``GET /api/orders/{order_id}``."""
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
+    app.add_middleware(TraceMiddleware, tracer=tracer(service), excluded=EXCLUDED_PATHS)
 
 
 def instrument_client(client, service: str) -> None:

@@ -6,7 +6,6 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import tracing
 from ..metrics import Metrics
 
 access_log = logging.getLogger("labservices.access")
@@ -28,8 +27,6 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                # Routing is done; name the trace's span now, before the tracing layer ends it.
-                tracing.name_server_span(scope.get("method", ""), route_template(scope))
             await send(message)
 
         self.metrics.in_progress.inc()
