@@ -46,21 +46,42 @@ BUDGET_STARTUP_S = 3.0
 BUDGET_REFUSE_S = 1.0
 BUDGET_RATIO = 0.7
 
-BARE_APP = '''
+# The route both apps serve: one SQLite lookup (DB, the shop's database, is set in front of the text).
+LOOKUP = '''
 import sqlite3, threading
-from fastapi import FastAPI, HTTPException
-app = FastAPI()
-conn = sqlite3.connect(DB, check_same_thread=False)
-conn.row_factory = sqlite3.Row
+from fastapi import APIRouter, HTTPException
+conn = None  # opened on the first request: the declaration is imported before the database exists
 lock = threading.Lock()
+router = APIRouter()
 
-@app.get("/api/products/{product_id}")
+@router.get("/api/products/{product_id}")
 def get_product(product_id: int):
+    global conn
     with lock:
+        if conn is None:
+            conn = sqlite3.connect(DB, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
         row = conn.execute("SELECT * FROM products WHERE id = ?", (product_id,)).fetchone()
     if row is None:
         raise HTTPException(404)
     return dict(row)
+'''
+# A bare FastAPI app with that route, and the same route as a lab service (one declaration).
+BARE_APP = LOOKUP + '''
+from fastapi import FastAPI
+app = FastAPI()
+app.include_router(router)
+'''
+LOOKUP_SERVICE = LOOKUP + '''
+from labservices.common import create_app
+from labservices.common.declaration import Service
+
+SERVICE = Service(name="lookup", port=9099, title="Lookup", teaches="bench", package="benchlookup",
+                  factory="benchlookup:build_app")
+
+
+def build_app(instance=None):
+    return create_app(instance or SERVICE.name, title="Lookup", routers=[router])
 '''
 
 
@@ -160,14 +181,27 @@ def wrk(url: str, seconds: int) -> float:
 
 
 def throughput(tmp: Path, seconds: int, tracing: bool) -> dict:
+    """The shop's GET, and the same lookup as a lab service (``lookup``), each in the host, next to a bare app.
+
+    The shop's route does what the lecture teaches on top of the lookup (the version from the
+    path, ``?version`` or ``Accept``; optional credentials and their rate limit; an ETag and
+    ``If-None-Match``; three mounts, /api, /api/v1 and /api/v2). ``lookup`` is the bare app's
+    route served by the platform: the host, every shared middleware, logs, metrics and tracing.
+    """
     os.environ["LAB_TRACING"] = "1" if tracing else "0"
     with_free_ports()
-    stack = stack_for(tmp / f"rps-{tracing}", {"shop", "payments", "inspector"})
-    stack.up(timeout=60)
+    home = tmp / f"rps-{tracing}"
+    db = home / "data" / "shop.sqlite3"
     bare_dir = tmp / f"bare-{tracing}"
     bare_dir.mkdir()
-    db = stack.home / "data" / "shop.sqlite3"
     (bare_dir / "bare.py").write_text(f"DB = {str(db)!r}\n" + BARE_APP)
+    (bare_dir / "benchlookup.py").write_text(f"DB = {str(db)!r}\n" + LOOKUP_SERVICE)
+    os.environ["LAB_SERVICE_PACKAGES"] = "benchlookup"
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(bare_dir), os.environ.get("PYTHONPATH", "")])
+    sys.path.insert(0, str(bare_dir))
+    os.environ["LAB_LOOKUP_URL"] = f"http://127.0.0.1:{free_port()}"
+    stack = stack_for(home, {"shop", "payments", "inspector", "lookup"})
+    stack.up(timeout=60)
     port = free_port()
     bare = spawn([sys.executable, "-m", "uvicorn", "bare:app", "--port", str(port), "--no-access-log",
                   "--log-level", "warning"], log_path=bare_dir / "bare.log", cwd=bare_dir)
@@ -175,19 +209,24 @@ def throughput(tmp: Path, seconds: int, tracing: bool) -> dict:
         assert wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/api/products/1"), timeout=30)
         shop_url = os.environ["LAB_SHOP_URL"] + "/api/products/1"
         assert requests.get(shop_url).status_code == 200
-        shop, plain = [], []
-        for _ in range(2):  # alternate, so a noisy neighbour hurts both alike
+        lookup_url = os.environ["LAB_LOOKUP_URL"] + "/api/products/1"
+        assert requests.get(lookup_url).json() == requests.get(f"http://127.0.0.1:{port}/api/products/1").json()
+        shop, lookup, plain = [], [], []
+        for _ in range(2):  # alternate, so a noisy neighbour hurts all alike
             shop.append(wrk(shop_url, seconds))
+            lookup.append(wrk(lookup_url, seconds))
             plain.append(wrk(f"http://127.0.0.1:{port}/api/products/1", seconds))
-        result = {"shop_rps": round(max(shop)), "bare_rps": round(max(plain)),
-                  "ratio": round(max(shop) / max(plain), 2)}
-        print(f"  tracing {'on ' if tracing else 'off'}: shop {result['shop_rps']} req/s, bare FastAPI "
-              f"{result['bare_rps']} req/s, ratio {result['ratio']:.2f}", file=sys.stderr)
+        result = {"shop_rps": round(max(shop)), "lookup_rps": round(max(lookup)), "bare_rps": round(max(plain)),
+                  "ratio": round(max(shop) / max(plain), 2), "platform_ratio": round(max(lookup) / max(plain), 2)}
+        print(f"  tracing {'on ' if tracing else 'off'}: bare FastAPI {result['bare_rps']} req/s; the same lookup as "
+              f"a lab service {result['lookup_rps']} req/s ({result['platform_ratio']:.2f}x); the shop's GET "
+              f"{result['shop_rps']} req/s ({result['ratio']:.2f}x)", file=sys.stderr)
         return result
     finally:
         terminate(bare.pid)
         stack.down()
-        os.environ.pop("LAB_TRACING", None)
+        for name in ("LAB_TRACING", "LAB_SERVICE_PACKAGES", "LAB_LOOKUP_URL"):
+            os.environ.pop(name, None)
 
 
 def main() -> int:
