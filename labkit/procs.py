@@ -12,10 +12,17 @@ from typing import Callable, Sequence
 
 import requests
 
-
 # Ports handed out for services to listen on come from below Linux's ephemeral range (32768–60999):
 # a port from inside it may be taken by any outgoing connection between the check and the bind.
 LISTEN_PORTS = (20000, 32000)
+
+
+def listen_ports() -> tuple[int, int]:
+    """The range ports are drawn from: ``LAB_PORT_RANGE=26000-32000`` narrows it (each parallel test run has its own)."""
+    low, _, high = os.environ.get("LAB_PORT_RANGE", "").partition("-")
+    if low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65536:
+        return int(low), int(high)
+    return LISTEN_PORTS
 
 
 _HANDED_OUT: set[int] = set()  # ports given to callers that may not be listening yet
@@ -29,7 +36,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     unable to start.
     """
     for _ in range(200):
-        port = random.randrange(*LISTEN_PORTS)
+        port = random.randrange(*listen_ports())
         if port in _HANDED_OUT:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -17,7 +17,44 @@ fi
 # As root, the suite runs in a private PID namespace: the grader's hostile fixtures forge kills (of
 # pid -1 among others), and whatever a test leaves running ends with the suite. bash stays PID 1
 # (it reaps orphans; pytest would not) and passes pytest's exit status on.
-if [ "$(id -u)" = 0 ] && [ -z "${LAB_TEST_NO_NAMESPACE:-}" ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
-  exec unshare --pid --fork --mount-proc -- bash -c 'python -m pytest "$@"; status=$?; exit $status' pytest "$@"
+namespaced() { [ "$(id -u)" = 0 ] && [ -z "${LAB_TEST_NO_NAMESPACE:-}" ] && unshare --pid --fork --mount-proc true 2>/dev/null; }
+run_pytest() {
+  if namespaced; then
+    unshare --pid --fork --mount-proc -- bash -c 'python -m pytest "$@"; status=$?; exit $status' pytest "$@"
+  else
+    python -m pytest "$@"
+  fi
+}
+
+# The whole suite (no arguments) runs as two shards at once, each a pytest session with its own
+# stack, brokers, PID namespace, temporary folder and port range: much of the suite waits (on
+# brokers, Prometheus, notebook kernels), so two sessions finish in little more than the longer
+# one. LAB_TEST_SHARDS=1 runs one session instead.
+SHARD_A=(tests/grading tests/containers)
+if [ $# -gt 0 ] || [ "${LAB_TEST_SHARDS:-2}" = 1 ] || ! namespaced; then
+  run_pytest "$@"
+  exit $?
 fi
-exec python -m pytest "$@"
+work=$(mktemp -d /tmp/lab-test-XXXXXX)
+started=$SECONDS
+echo "test: two shards at once: [a] ${SHARD_A[*]}; [b] the rest (logs in $work)" >&2
+LAB_PORT_RANGE=20000-25999 run_pytest "${SHARD_A[@]}" --basetemp="$work/tmp-a" >"$work/a.log" 2>&1 &
+pid_a=$!
+ignore=(); for d in "${SHARD_A[@]}"; do ignore+=("--ignore=$d"); done
+LAB_PORT_RANGE=26000-31999 run_pytest tests "${ignore[@]}" --basetemp="$work/tmp-b" >"$work/b.log" 2>&1 &
+pid_b=$!
+progress() { tr '\r' '\n' <"$1" | grep -o '\[ *[0-9]*%\]' | tail -1; }
+while kill -0 "$pid_a" 2>/dev/null || kill -0 "$pid_b" 2>/dev/null; do
+  sleep 60
+  echo "test: $(( (SECONDS - started) / 60 )) min: [a] $(progress "$work/a.log") [b] $(progress "$work/b.log")" >&2
+done
+status=0
+wait "$pid_a" || status_a=$?; wait "$pid_b" || status_b=$?
+for shard in a b; do
+  echo "================================ shard $shard ================================"
+  cat "$work/$shard.log"
+done
+echo "test: shard a exited ${status_a:-0}, shard b ${status_b:-0}, in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s" >&2
+[ "${status_a:-0}" = 0 ] && [ "${status_b:-0}" = 0 ] || status=1
+[ "$status" = 0 ] && rm -rf "$work"
+exit $status
