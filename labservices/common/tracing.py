@@ -79,11 +79,15 @@ class SqliteSpanExporter(SpanExporter):
                     self._conn = connect(self.path)
                 conn = self._conn
                 conn.execute("BEGIN")
-                conn.executemany("INSERT INTO spans VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-                last = conn.execute("SELECT MAX(rowid) FROM spans").fetchone()[0] or 0
-                if last > MAX_SPANS and last % 500 < len(rows):  # prune now and then, not on every batch
-                    conn.execute("DELETE FROM spans WHERE rowid <= ?", (last - MAX_SPANS,))
-                conn.execute("COMMIT")
+                try:
+                    conn.executemany("INSERT INTO spans VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                    last = conn.execute("SELECT MAX(rowid) FROM spans").fetchone()[0] or 0
+                    if last > MAX_SPANS and last % 500 < len(rows):  # prune now and then, not on every batch
+                        conn.execute("DELETE FROM spans WHERE rowid <= ?", (last - MAX_SPANS,))
+                    conn.execute("COMMIT")
+                except sqlite3.Error:
+                    conn.execute("ROLLBACK")  # else the next batch's BEGIN fails too: tracing would stop for good
+                    raise
         except sqlite3.Error:
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS

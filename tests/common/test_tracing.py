@@ -59,3 +59,27 @@ def test_a_response_from_outside_the_lab_has_no_trace():
     resp = requests.Response()
     with pytest.raises(ValueError, match="traceresponse"):
         traces.trace_id_of(resp)
+
+
+def test_a_batch_the_file_refuses_does_not_stop_tracing_for_good(tmp_path):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from labservices.common.tracing import SpanExportResult, SqliteSpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    for name in ("first", "refused", "after"):
+        provider.get_tracer("t").start_span(name).end()
+    first, refused, after = ([span] for span in memory.get_finished_spans())
+    exporter = SqliteSpanExporter(tmp_path / "traces.sqlite3")
+    assert exporter.export(first) == SpanExportResult.SUCCESS
+    conn = exporter._conn
+    conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON spans BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    assert exporter.export(refused) == SpanExportResult.FAILURE
+    conn.execute("DROP TRIGGER refuse")
+    assert exporter.export(after) == SpanExportResult.SUCCESS
+    assert [r[0] for r in conn.execute("SELECT name FROM spans ORDER BY rowid")] == ["first", "after"]
+    exporter.shutdown()
