@@ -30,7 +30,7 @@ run_pytest() {
 # stack, brokers, PID namespace, temporary folder and port range: much of the suite waits (on
 # brokers, Prometheus, notebook kernels), so two sessions finish in little more than the longer
 # one. LAB_TEST_SHARDS=1 runs one session instead.
-SHARD_A=(tests/grading tests/containers)
+SHARD_A=(tests/grading tests/containers tests/monitoring)
 if [ $# -gt 0 ] || [ "${LAB_TEST_SHARDS:-2}" = 1 ] || ! namespaced; then
   run_pytest "$@"
   exit $?
