@@ -13,6 +13,7 @@ as ``starved`` and blamed on nobody.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -74,13 +75,29 @@ class LoopWatchdog:
         self._loop_native = threading.get_native_id()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loop-watchdog", daemon=True)
+        self.full_collections = 0
+        self.gc_max_pause_ms = 0.0
+        self._gc_started = 0.0
 
     def start(self) -> "LoopWatchdog":
         self._thread.start()
+        gc.callbacks.append(self._on_gc)
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        """Times the garbage collector's full collections: each one stops every service of the host."""
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.full_collections += 1
+            self.gc_max_pause_ms = max(self.gc_max_pause_ms, (time.perf_counter() - self._gc_started) * 1000)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -136,7 +153,9 @@ class LoopWatchdog:
 
     def report(self) -> dict:
         return {"threshold_ms": self.threshold_s * 1000, "blocked": self.count, "starved": self.starved,
-                "max_lag_ms": round(self.max_lag_ms, 1), "blocks": [asdict(b) for b in self.blocks]}
+                "max_lag_ms": round(self.max_lag_ms, 1), "blocks": [asdict(b) for b in self.blocks],
+                "gc": {"frozen_objects": gc.get_freeze_count(), "full_collections": self.full_collections,
+                       "max_pause_ms": round(self.gc_max_pause_ms, 1)}}
 
 
 def _innermost(frame) -> str:

@@ -22,3 +22,8 @@ def test_control_api_lists_states_and_refuses_with_the_envelope(pair_host):
 def test_host_metrics_expose_its_memory_and_loop_lag(pair_host):
     text = requests.get(os.environ["LAB_HOST_URL"] + "/metrics").text
     assert "lab_host_pss_bytes" in text and "lab_host_loop_max_lag_seconds" in text
+
+
+def test_the_services_start_up_objects_are_kept_out_of_full_collections(pair_host):
+    gc = requests.get(os.environ["LAB_HOST_URL"] + "/loop").json()["gc"]
+    assert gc["frozen_objects"] > 10_000  # two apps' routes, models and modules: a full collection skips them
