@@ -238,8 +238,13 @@ def test_a_crashed_worker_is_restarted_and_counted(toy_stack):
 def test_the_host_names_the_service_and_line_that_blocked_the_loop(toy_stack):
     toy_stack.up()
     assert requests.get(toy_url() + "/api/block", params={"ms": 600}).status_code == 200
-    loop = requests.get(os.environ["LAB_HOST_URL"] + "/loop").json()
-    assert loop["blocked"] >= 1
+
+    def report() -> dict:
+        return requests.get(os.environ["LAB_HOST_URL"] + "/loop").json()
+
+    # The watchdog writes the block down once the loop is back, in its own thread: not always before we ask.
+    assert wait_until(lambda: report()["blocked"] >= 1, timeout=5), report()
+    loop = report()
     block = loop["blocks"][-1]
     assert block["service"] == "toy" and "toyservice/main.py" in block["where"] and "in block" in block["where"]
     assert block["duration_ms"] >= 400
