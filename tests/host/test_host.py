@@ -48,7 +48,11 @@ def test_a_service_that_stops_serving_by_itself_is_started_again(toy_env):
             assert await healthy(url)
             runner.server.request_exit()  # the server ends without anyone asking the host: a crash
             assert await until(lambda: asyncio.sleep(0, runner.state == "failed"), timeout=5)
-            assert await until(lambda: healthy(url), timeout=10)
+
+            async def running() -> bool:  # it answers /health a moment before its runner says "running"
+                return await healthy(url) and runner.state == "running"
+
+            assert await until(running, timeout=10)
             return runner.restarts, runner.state
         finally:
             await host.shutdown()
