@@ -44,9 +44,13 @@ ignore=(); for d in "${SHARD_A[@]}"; do ignore+=("--ignore=$d"); done
 LAB_PORT_RANGE=26000-31999 run_pytest tests "${ignore[@]}" --basetemp="$work/tmp-b" >"$work/b.log" 2>&1 &
 pid_b=$!
 progress() { tr '\r' '\n' <"$1" | grep -o '\[ *[0-9]*%\]' | tail -1; }
+said=0
 while kill -0 "$pid_a" 2>/dev/null || kill -0 "$pid_b" 2>/dev/null; do
-  sleep 60
-  echo "test: $(( (SECONDS - started) / 60 )) min: [a] $(progress "$work/a.log") [b] $(progress "$work/b.log")" >&2
+  sleep 2  # look often, say where they are once a minute
+  if [ $(( (SECONDS - started) / 60 )) -gt "$said" ]; then
+    said=$(( (SECONDS - started) / 60 ))
+    echo "test: $said min: [a] $(progress "$work/a.log") [b] $(progress "$work/b.log")" >&2
+  fi
 done
 status=0
 wait "$pid_a" || status_a=$?; wait "$pid_b" || status_b=$?
