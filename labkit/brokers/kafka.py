@@ -108,8 +108,15 @@ def tansu_binary() -> str | None:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as `kafka-storage random-uuid`)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as `kafka-storage random-uuid`).
+
+    Like Kafka's own `Uuid.randomUuid()`, an id that would start with "-" is drawn again: one in 64
+    does, and `kafka-storage format --cluster-id -x...` reads it as an option and refuses to format.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass(frozen=True)
@@ -223,7 +230,7 @@ class KafkaSpec(BrokerSpec):
         say("kafka: formatting its storage (first start only)")
         log = Path(home) / "logs" / "kafka-format.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        argv = [*java_argv, "kafka.tools.StorageTool", "format", "--cluster-id", new_cluster_id(),
+        argv = [*java_argv, "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}",
                 "--config", str(folder / "server.properties"), "--ignore-formatted"]
         with open(log, "w") as out:
             done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=120)

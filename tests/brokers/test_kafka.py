@@ -181,6 +181,20 @@ def test_a_kafka_release_folder_is_used_like_the_fetched_jars(tmp_path, monkeypa
     assert (tmp_path / "home" / "kafka" / "data" / "meta.properties").exists()
 
 
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch):
+    # One random id in 64 would; `kafka-storage format --cluster-id -x...` reads it as an option.
+    draws = iter([bytes([0xF8]) + bytes(15), bytes(16)])
+    monkeypatch.setattr(kafka_module.uuid, "uuid4", lambda: type("U", (), {"bytes": next(draws)})())
+    assert kafka_module.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def test_storage_formats_even_with_a_cluster_id_that_starts_with_a_dash(tmp_path, monkeypatch):
+    monkeypatch.setattr(kafka_module, "new_cluster_id", lambda: "-" + "A" * 21)
+    plan, _said = _plan(tmp_path, monkeypatch, LAB_KAFKA_IMPL="apache")
+    meta = (tmp_path / "kafka" / "data" / "meta.properties").read_text()
+    assert plan.impl == "apache" and "cluster.id=-AAAAAAAAAAAAAAAAAAAAA" in meta
+
+
 def test_a_broker_that_fails_to_start_says_why_with_its_log(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_KAFKA_HEAP", "lots")
     stack = Stack(home=tmp_path, components=[KafkaSpec(address=f"127.0.0.1:{free_port()}", impl="apache")])
