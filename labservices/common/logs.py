@@ -10,10 +10,10 @@ import json
 import logging
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import IO
 
+from .clock import iso
 from .context import current_request_id, current_service
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
@@ -25,11 +25,6 @@ def service_of(record: logging.LogRecord, default: str | None = None) -> str:
     return getattr(record, "service", None) or current_service() or default or HOST_STREAM
 
 
-def utc_timestamp(created: float) -> str:
-    """``2026-12-02T03:35:00.123+00:00``: ISO 8601 in UTC to the millisecond (what datetime's isoformat gives)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created * 1000) % 1000:03d}+00:00"
-
-
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object; ``extra=`` fields become keys, as in the lecture."""
 
@@ -39,7 +34,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": utc_timestamp(record.created),
+            "ts": iso(record.created, ms=True),
             "level": record.levelname,
             "service": service_of(record, self.service),
             "logger": record.name,

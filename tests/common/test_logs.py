@@ -9,6 +9,7 @@ from labservices.common.logs import JsonFormatter
 
 def test_log_line_is_json_with_request_id_and_extra_fields():
     record = logging.LogRecord("crm", logging.INFO, __file__, 1, "CRM sync successful", None, None)
+    record.created = 1707388245.1235  # 2024-02-08T10:30:45.1235 UTC
     record.order_id = 12345
     record.action = "crm_sync_success"
     token = request_id_var.set("req_abc123")
@@ -18,6 +19,7 @@ def test_log_line_is_json_with_request_id_and_extra_fields():
         request_id_var.reset(token)
     entry = json.loads(line)
     assert entry["message"] == "CRM sync successful"
+    assert entry["ts"] == "2024-02-08T10:30:45.123Z"  # the lecture's timestamps, to the millisecond
     assert entry["request_id"] == "req_abc123"
     assert (entry["order_id"], entry["action"], entry["service"]) == (12345, "crm_sync_success", "shop")
 
