@@ -6,9 +6,9 @@ Every service is instrumented with the OpenTelemetry SDK: a small ASGI middlewar
 the httpx instrumentation opens a client span for each outgoing call and sends ``traceparent``
 on, so a request that crosses five services is one trace. (The generic ASGI and FastAPI
 instrumentations did the same at a cost larger than a request's own work; see that module.)
-The lab needs no tracing server: finished spans
-are written, in a background thread, to one SQLite file (``$LAB_HOME/traces.sqlite3``) that every
-process of the lab shares and that ``labkit.traces`` reads to draw a waterfall.
+The lab needs no tracing server: finished spans are written, in a background thread, to one
+SQLite file (``$LAB_HOME/traces.sqlite3``) that every process of the lab shares and that
+``labkit.traces`` reads to draw a waterfall.
 
 ``LAB_TRACING=0`` switches tracing off (the benchmarks compare both).
 """
