@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -81,12 +80,7 @@ async def serve(args: argparse.Namespace) -> int:
         control_task = asyncio.create_task(control.serve(sockets=[sock]), name="serve:control")
 
     started = await host.start_all(names)
-    # The services' apps, routes and models live as long as the host: out of the collector's sight
-    # they go (gc.freeze, a pointer move). A full collection walked all of them, 130-200 ms during
-    # which every service of the host stood still (the watchdog caught one of 448 ms on a busy
-    # machine); now it walks what was made since. The few hundred cycles start-up left behind stay,
-    # and so does the first app of a service restarted later: bounded by what start-up built.
-    gc.freeze()
+    host.watchdog.freeze()  # what start-up built lives as long as the host: full collections skip it
     failed = [n for n, ok in started.items() if not ok]
     for name in failed:
         log.error("%s failed to start: %s", name, host.runners[name].error, extra={"service": name})

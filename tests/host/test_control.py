@@ -27,3 +27,4 @@ def test_host_metrics_expose_its_memory_and_loop_lag(pair_host):
 def test_the_services_start_up_objects_are_kept_out_of_full_collections(pair_host):
     gc = requests.get(os.environ["LAB_HOST_URL"] + "/loop").json()["gc"]
     assert gc["frozen_objects"] > 10_000  # two apps' routes, models and modules: a full collection skips them
+    assert set(gc["startup"]) == {"full_collections", "max_pause_ms"}  # start-up's collections, kept apart
